@@ -1,0 +1,29 @@
+import { loadConfig, type Config } from '../core/config.ts';
+import { isOfflineError } from '../core/errors.ts';
+
+export type CommonOptions = { config: string; json?: boolean };
+
+export function loadFromOptions(opts: CommonOptions): Promise<Config> {
+  return loadConfig(opts.config);
+}
+
+/** Exit codes: 0 done, 1 done with failures, 2 bad config or input, 70 a bug, 130 interrupted. */
+export const EXIT = { ok: 0, failures: 1, usage: 2, internal: 70, interrupted: 130 } as const;
+
+/**
+ * Print an error for a person: our own errors as their message (they say what to do next),
+ * anything else with its stack, since that is a bug worth reporting.
+ */
+export function reportError(err: unknown, json: boolean | undefined): number {
+  const known = isOfflineError(err);
+  const code = known ? err.code : 'OFFLINE_ERR_INTERNAL';
+  const exit = known && (code === 'OFFLINE_ERR_CONFIG' || code === 'OFFLINE_ERR_INPUT') ? EXIT.usage : known ? EXIT.failures : EXIT.internal;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ok: false, error: { code, message: (err as Error).message } })}\n`);
+  } else if (known) {
+    process.stderr.write(`offline: ${err.message}\n`);
+  } else {
+    process.stderr.write(`offline: internal error (please report it): ${(err as Error)?.stack ?? String(err)}\n`);
+  }
+  return exit;
+}

@@ -1,0 +1,20 @@
+import { status, type StatusReport } from '../core/status.ts';
+import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
+import { formatBytes } from './format.ts';
+
+export async function runStatus(opts: CommonOptions): Promise<number> {
+  const config = await loadFromOptions(opts);
+  const report = await status(config);
+  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+  return EXIT.ok;
+}
+
+function formatStatus(r: StatusReport): string {
+  const lines = [`config: ${r.config}`, `data:   ${r.data}`, `listen: ${r.listen}${r.listenAddressPresent ? '' : ' (not on this machine yet: `offline up` creates it)'}`];
+  for (const m of r.mirrors) {
+    const counts = Object.entries(m.counts).map(([k, v]) => `${k === 'bytes' ? formatBytes(v) : v} ${k === 'bytes' ? '' : k}`.trim()).join(', ');
+    const serving = m.serving === undefined ? 'not serving' : m.serving ? `serving on ${r.listen}:${m.port}` : `not serving on port ${m.port}`;
+    lines.push(`${m.name}: ${counts}; last sync ${m.lastSync ?? 'never'}; ${serving}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

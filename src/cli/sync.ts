@@ -1,0 +1,77 @@
+import { sync, type SyncReport } from '../core/sync.ts';
+import { createProgress } from '../engine/progress.ts';
+import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
+import { formatBytes, formatDuration, plural } from './format.ts';
+import { renderProgress } from './progress-render.ts';
+
+export type SyncCliOptions = CommonOptions & { concurrency: string; perHost: string; retries: string; timeout: string };
+
+export async function runSync(opts: SyncCliOptions): Promise<number> {
+  const config = await loadFromOptions(opts);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    process.stderr.write('\ninterrupted: finishing what is verified and committing it (Ctrl-C again to quit now)\n');
+    controller.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = createProgress();
+  const stop = renderProgress(progress);
+  let report: SyncReport;
+  try {
+    report = await sync({
+      config,
+      progress,
+      signal: controller.signal,
+      concurrency: positive(opts.concurrency, '--concurrency'),
+      http: {
+        perHost: positive(opts.perHost, '--per-host'),
+        retries: positive(opts.retries, '--retries', 0),
+        itemTimeoutMs: positive(opts.timeout, '--timeout') * 1000,
+      },
+    });
+  } finally {
+    stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  if (report.interrupted) return EXIT.interrupted;
+  return report.ok ? EXIT.ok : EXIT.failures;
+}
+
+function positive(value: string, flag: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer ≥ ${min}, got "${value}"`);
+  return n;
+}
+
+/** The end-of-sync summary a person reads: per mirror, then notes, then every failure. */
+export function formatReport(report: SyncReport): string {
+  const lines: string[] = [];
+  for (const e of report.ecosystems) {
+    const named = Object.entries(e.summary).map(([k, v]) => `${v} ${k}`).join(', ');
+    if (e.planned === 0 && e.failed === 0) {
+      lines.push(`${e.name}: ${named}; nothing to download, all ${plural(e.present, 'file')} already mirrored`);
+      continue;
+    }
+    lines.push(`${e.name}: ${named}; downloaded ${plural(e.downloaded, 'file')} (${formatBytes(e.bytes)}), ` +
+      `${e.present} already mirrored, ${e.failed} failed`);
+  }
+  if (report.ecosystems.length === 0) lines.push('nothing to sync: the config names no lockfiles, packages or images');
+  for (const n of report.notes) lines.push(`note: ${n.ecosystem}: ${n.message}`);
+  if (report.failures.length > 0) {
+    lines.push(`${plural(report.failures.length, 'failure')}:`);
+    for (const f of report.failures) {
+      const where = f.url ? ` (${f.url})` : '';
+      lines.push(`  ${f.ecosystem} ${f.item}: ${f.message}${where}`);
+    }
+  }
+  const verdict = report.interrupted ? 'interrupted; run `offline sync` again to finish'
+    : report.ok ? 'done' : `finished with ${plural(report.failures.length, 'failure')}`;
+  lines.push(`sync ${verdict} in ${formatDuration(report.durationMs)}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,118 @@
+/**
+ * The error hierarchy. Every error a user can meet has a stable `code` (like undici's
+ * `UND_ERR_*`) so scripts, the CLI and the HTTP API can branch on it, and a message that says
+ * what went wrong and what to do next. Anything that is not an `OfflineError` is a bug and is
+ * printed with its stack.
+ */
+export type ErrorCode =
+  | 'OFFLINE_ERR_CONFIG'
+  | 'OFFLINE_ERR_INPUT'
+  | 'OFFLINE_ERR_UPSTREAM'
+  | 'OFFLINE_ERR_INTEGRITY'
+  | 'OFFLINE_ERR_LOCKED'
+  | 'OFFLINE_ERR_COMMAND'
+  | 'OFFLINE_ERR_SERVE'
+  | 'OFFLINE_ERR_RESOLVE';
+
+export class OfflineError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** One problem in the user's configuration, with the path of the key it concerns. */
+export type ConfigIssue = { path: string; message: string };
+
+/** The config file is missing, unreadable or invalid; `issues` lists every problem at once. */
+export class ConfigError extends OfflineError {
+  readonly file: string;
+  readonly issues: ConfigIssue[];
+  constructor(file: string, issues: ConfigIssue[]) {
+    const lines = issues.map((i) => `  ${i.path ? `${i.path}: ` : ''}${i.message}`);
+    super('OFFLINE_ERR_CONFIG', `${file}: invalid configuration\n${lines.join('\n')}`);
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+/** An input file the config names (a lockfile, a requirements file) cannot be read or parsed. */
+export class InputError extends OfflineError {
+  readonly file: string;
+  readonly entry: string | undefined;
+  constructor(file: string, entry: string | undefined, message: string, options?: { cause?: unknown }) {
+    super('OFFLINE_ERR_INPUT', `${file}${entry ? `: ${entry}` : ''}: ${message}`, options);
+    this.file = file;
+    this.entry = entry;
+  }
+}
+
+/** An upstream answered with an unusable status, or could not be reached. */
+export class UpstreamError extends OfflineError {
+  readonly url: string;
+  readonly status: number | undefined;
+  constructor(url: string, status: number | undefined, message: string, options?: { cause?: unknown }) {
+    super('OFFLINE_ERR_UPSTREAM', `${message} (${status ? `HTTP ${status} from ` : ''}${url})`, options);
+    this.url = url;
+    this.status = status;
+  }
+}
+
+/** Downloaded bytes do not match the digest the index or lockfile promised; nothing was stored. */
+export class IntegrityError extends OfflineError {
+  readonly url: string;
+  readonly expected: string;
+  readonly actual: string;
+  constructor(url: string, expected: string, actual: string) {
+    super('OFFLINE_ERR_INTEGRITY', `integrity mismatch for ${url}: expected ${expected}, got ${actual}; the file was not stored`);
+    this.url = url;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** Another process holds the data directory. */
+export class LockedError extends OfflineError {
+  constructor(message: string) {
+    super('OFFLINE_ERR_LOCKED', message);
+  }
+}
+
+/** What the user asked for cannot be resolved (no such package, no version satisfies a range). */
+export class ResolveError extends OfflineError {
+  constructor(message: string) {
+    super('OFFLINE_ERR_RESOLVE', message);
+  }
+}
+
+/** A mirror could not start serving (address not on this machine, port taken). */
+export class ServeError extends OfflineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('OFFLINE_ERR_SERVE', message, options);
+  }
+}
+
+/** An external command failed. */
+export class CommandError extends OfflineError {
+  readonly argv: string[];
+  readonly exitCode: number | null;
+  readonly stderr: string;
+  constructor(argv: string[], exitCode: number | null, stderr: string) {
+    super('OFFLINE_ERR_COMMAND', `${argv.join(' ')} exited with ${exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    this.argv = argv;
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+  }
+}
+
+export function isOfflineError(err: unknown): err is OfflineError {
+  return err instanceof OfflineError;
+}
+
+/** A one-line description of any thrown value, for reports. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

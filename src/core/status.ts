@@ -1,0 +1,45 @@
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { MIRRORS } from '../ecosystems/index.ts';
+import type { EcosystemName, MirrorStatus } from '../ecosystems/types.ts';
+import type { Config } from './config.ts';
+
+export type StatusReport = {
+  config: string;
+  data: string;
+  listen: string;
+  /** Whether the listen address is on this machine (it is not until `offline up`). */
+  listenAddressPresent: boolean;
+  mirrors: Array<MirrorStatus & { port: number; serving: boolean | undefined }>;
+};
+
+/**
+ * What is mirrored and what is serving. Ports are probed only when the listen address is on this
+ * machine: probing an address that is not would send traffic onto the network.
+ */
+export async function status(config: Config): Promise<StatusReport> {
+  const present = isLocalAddress(config.listen);
+  const mirrors = await Promise.all(MIRRORS.map(async (mirror) => {
+    const port = mirror.port(config);
+    const s = await mirror.status(config, join(config.data, mirror.name));
+    return { ...s, port, serving: present ? await answers(config.listen, port) : undefined };
+  }));
+  return { config: config.file, data: config.data, listen: config.listen, listenAddressPresent: present, mirrors };
+}
+
+export function isLocalAddress(address: string): boolean {
+  if (address === '0.0.0.0' || address === '::' || address === 'localhost' || address.startsWith('127.')) return true;
+  return Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === address));
+}
+
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: host === '0.0.0.0' ? '127.0.0.1' : host, port, timeout: 1000 });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export type { EcosystemName };

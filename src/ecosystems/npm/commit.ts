@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { describeError } from '../../core/errors.ts';
+import { writeFileAtomic } from '../../engine/atomic.ts';
+import type { DownloadOutcome, Failure } from '../types.ts';
+import type { Packument } from './schema.ts';
+import { mergePackument, presentFiles, readStoredPackument, writePackument } from './storage.ts';
+
+export type NpmState = { lastSync: string; upstream: string };
+
+export const STATE_FILE = 'state.json';
+
+type CommitInput = {
+  dir: string;
+  upstream: string;
+  names: Set<string>;
+  fetched: Map<string, Packument>;
+  outcomes: DownloadOutcome[];
+};
+
+/**
+ * Publish a sync: rewrite the packument of every package this sync touched so that it lists
+ * exactly the versions whose verified tarballs are on disk. Each packument is replaced atomically,
+ * so verdaccio serves the old document or the new one, and never a version without its tarball.
+ */
+export async function commitNpm(input: CommitInput): Promise<Failure[]> {
+  const touched = new Set<string>(input.fetched.keys());
+  for (const o of input.outcomes) if (o.status === 'downloaded') touched.add(nameOfLabel(o.item.label));
+  const failures: Failure[] = [];
+  for (const name of touched) {
+    if (!input.names.has(name) && !input.fetched.has(name)) continue;
+    try {
+      const stored = await readStoredPackument(input.dir, name);
+      const merged = mergePackument(name, input.fetched.get(name), stored, await presentFiles(input.dir, name));
+      if (merged) await writePackument(input.dir, merged);
+    } catch (err) {
+      failures.push({ ecosystem: 'npm', item: name, code: 'OFFLINE_ERR_INTERNAL', message: `cannot write packument: ${describeError(err)}` });
+    }
+  }
+  const state: NpmState = { lastSync: new Date().toISOString(), upstream: input.upstream };
+  await writeFileAtomic(join(input.dir, STATE_FILE), JSON.stringify(state, null, 2));
+  return failures;
+}
+
+/** `@s/a@1.0.0` → `@s/a`. */
+function nameOfLabel(label: string): string {
+  const at = label.lastIndexOf('@');
+  return at > 0 ? label.slice(0, at) : label;
+}

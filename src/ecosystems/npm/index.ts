@@ -1,0 +1,14 @@
+import type { Mirror } from '../types.ts';
+import { planNpm } from './plan.ts';
+import { serveNpm } from './serve.ts';
+import { statusNpm } from './status.ts';
+
+/** The npm mirror: lockfiles and specs in, verdaccio's storage layout out, verdaccio serving it. */
+export const npmMirror: Mirror = {
+  name: 'npm',
+  port: (config) => config.npm.port,
+  wanted: (config) => config.npm.lockfiles.length > 0 || config.npm.packages.length > 0,
+  plan: planNpm,
+  serve: serveNpm,
+  status: (_config, dir) => statusNpm(dir),
+};

@@ -1,0 +1,58 @@
+/**
+ * Reads an npm-ecosystem lockfile (npm, yarn classic or berry, pnpm) into the registry packages it
+ * pins and the dependencies no registry mirror can serve. The format is chosen by file name.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { InputError } from '../../core/errors.ts';
+import { dedupe } from './lockfile-common.ts';
+import { parseNpmLockfile } from './lockfile-npm.ts';
+import { parsePnpmLockfile } from './lockfile-pnpm.ts';
+import { parseYarnLockfile } from './lockfile-yarn.ts';
+import type { LockfileContents } from './types.ts';
+
+type Parser = (file: string, text: string) => LockfileContents;
+
+const PARSERS = new Map<string, Parser>([
+  ['package-lock.json', parseNpmLockfile],
+  ['npm-shrinkwrap.json', parseNpmLockfile],
+  ['yarn.lock', parseYarnLockfile],
+  ['pnpm-lock.yaml', parsePnpmLockfile],
+]);
+
+/**
+ * Parses lockfile text, choosing the format by the base name of `file`. `file` is used as written
+ * in messages and in each entry's `source`. Entries are deduplicated by name@version (the first
+ * with an integrity wins). Pure.
+ * @throws InputError for an unknown file name, a syntax error or a malformed entry; the message
+ *   names the file and the entry.
+ */
+export function parseLockfile(file: string, text: string): LockfileContents {
+  return dedupe(parserFor(file)(file, text));
+}
+
+/**
+ * Reads and parses a lockfile from disk; see `parseLockfile`.
+ * @throws InputError when the file is missing or unreadable (with the reason), or as `parseLockfile`.
+ */
+export async function readLockfile(file: string): Promise<LockfileContents> {
+  const parse = parserFor(file);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new InputError(file, undefined, `cannot read the lockfile: ${reason}`, { cause: err });
+  }
+  return dedupe(parse(file, text));
+}
+
+function parserFor(file: string): Parser {
+  const parse = PARSERS.get(basename(file));
+  if (parse) return parse;
+  throw new InputError(
+    file,
+    undefined,
+    'not a lockfile offline knows: expected package-lock.json, npm-shrinkwrap.json, yarn.lock or pnpm-lock.yaml',
+  );
+}

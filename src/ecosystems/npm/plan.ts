@@ -1,0 +1,158 @@
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { describeError, isOfflineError } from '../../core/errors.ts';
+import { isValidIntegrity, sriFromHex } from '../../engine/digest.ts';
+import type { DownloadItem } from '../../engine/download.ts';
+import type { Failure, MirrorPlan, Note, SyncContext } from '../types.ts';
+import { commitNpm } from './commit.ts';
+import { readLockfile } from './lockfile.ts';
+import { resolveSpecs, type Wanted } from './resolve.ts';
+import { readPackument, type Manifest, type Packument } from './schema.ts';
+import { packageDir, presentFiles, readStoredPackument, tarballFilename } from './storage.ts';
+import { packumentUrl, resolveUpstream } from './upstream.ts';
+import type { Unmirrorable } from './types.ts';
+
+/**
+ * Plan an npm sync: read every lockfile, resolve every spec to its closure, and list the tarballs
+ * not yet mirrored. A lockfile entry already mirrored is settled from disk without contacting the
+ * upstream, so a second sync of the same lockfiles makes no requests at all.
+ */
+export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
+  const upstream = await resolveUpstream(ctx.config);
+  const failures: Failure[] = [];
+  const notes: Note[] = [];
+  const fetched = new Map<string, Packument>();
+  const getPackument = packumentFetcher(ctx, upstream, fetched, failures);
+
+  const wanted: Wanted[] = [];
+  const unmirrorable: Unmirrorable[] = [];
+  for (const [i, file] of ctx.config.npm.lockfiles.entries()) {
+    try {
+      const contents = await readLockfile(file);
+      wanted.push(...contents.entries);
+      unmirrorable.push(...contents.unmirrorable);
+    } catch (err) {
+      failures.push(failure(`npm.lockfiles[${i}]`, err));
+    }
+  }
+  ctx.progress.phase('npm: resolving', 0);
+  const specs = await resolveSpecs(ctx.config.npm.packages, getPackument);
+  wanted.push(...specs.wanted);
+  unmirrorable.push(...specs.unmirrorable);
+  for (const p of specs.problems) {
+    if (p.optional) notes.push({ ecosystem: 'npm', message: `${p.item}: optional dependency skipped: ${p.message}` });
+    else failures.push({ ecosystem: 'npm', item: p.item, code: 'OFFLINE_ERR_RESOLVE', message: p.message });
+  }
+  for (const u of dedupeUnmirrorable(unmirrorable)) {
+    notes.push({ ecosystem: 'npm', message: `${u.source}: ${u.name} (${u.spec}) is a ${u.kind} dependency; no registry mirror can serve it` });
+  }
+
+  const unique = dedupe(wanted);
+  const downloads: DownloadItem[] = [];
+  let present = 0;
+  await Promise.all(unique.map(async (w) => {
+    if (await mirroredManifest(ctx.dir, w)) {
+      present++;
+      return;
+    }
+    const item = await downloadFor(w, ctx.dir, getPackument, failures);
+    if (item) downloads.push(item);
+  }));
+  const names = new Set(unique.map((w) => w.name));
+  return {
+    downloads,
+    present,
+    failures,
+    notes,
+    summary: { packages: names.size, versions: unique.length },
+    commit: (outcomes) => commitNpm({ dir: ctx.dir, upstream, names, fetched, outcomes }),
+  };
+}
+
+function packumentFetcher(ctx: SyncContext, upstream: string, fetched: Map<string, Packument>, failures: Failure[]) {
+  const limit = pLimit(ctx.concurrency);
+  const cache = new Map<string, Promise<Packument | undefined>>();
+  return (name: string): Promise<Packument | undefined> => {
+    let pending = cache.get(name);
+    if (pending) return pending;
+    ctx.progress.addTotal(1);
+    pending = limit(async () => {
+      const url = packumentUrl(upstream, name);
+      try {
+        const read = readPackument(await ctx.http.getJson(url), name);
+        if (read) fetched.set(name, read.packument);
+        for (const d of read?.dropped ?? []) failures.push({ ecosystem: 'npm', item: d.split(':')[0]!, code: 'OFFLINE_ERR_UPSTREAM', message: `unusable manifest upstream: ${d}`, url });
+        ctx.progress.itemDone();
+        return read?.packument;
+      } catch (err) {
+        ctx.progress.itemFailed();
+        failures.push({ ...failure(name, err), url });
+        return undefined;
+      }
+    });
+    cache.set(name, pending);
+    return pending;
+  };
+}
+
+async function downloadFor(w: Wanted, dir: string, getPackument: (name: string) => Promise<Packument | undefined>, failures: Failure[]): Promise<DownloadItem | undefined> {
+  const packument = await getPackument(w.name);
+  if (!packument) {
+    if (!failures.some((f) => f.item === w.name)) {
+      failures.push({ ecosystem: 'npm', item: `${w.name}@${w.version}`, code: 'OFFLINE_ERR_UPSTREAM', message: `${w.name} is not on the upstream registry (${w.source})` });
+    }
+    return undefined;
+  }
+  const manifest = packument.versions[w.version];
+  if (!manifest) {
+    failures.push({ ecosystem: 'npm', item: `${w.name}@${w.version}`, code: 'OFFLINE_ERR_UPSTREAM', message: `version ${w.version} is not on the upstream registry (${w.source})` });
+    return undefined;
+  }
+  const integrity = integrityOf(w, manifest);
+  if (!integrity) {
+    failures.push({ ecosystem: 'npm', item: `${w.name}@${w.version}`, code: 'OFFLINE_ERR_INTEGRITY', message: 'neither the lockfile nor the upstream gives a digest to verify the tarball against' });
+    return undefined;
+  }
+  return {
+    url: manifest.dist.tarball,
+    dest: join(packageDir(dir, w.name), tarballFilename(w.name, manifest)),
+    integrity,
+    label: `${w.name}@${w.version}`,
+  };
+}
+
+/** The stored manifest when this version is already mirrored (tarball present, packument lists it). */
+async function mirroredManifest(dir: string, w: Wanted): Promise<Manifest | undefined> {
+  const stored = await readStoredPackument(dir, w.name);
+  const manifest = stored?.versions?.[w.version];
+  if (!manifest) return undefined;
+  const files = await presentFiles(dir, w.name);
+  return files.has(tarballFilename(w.name, manifest)) ? manifest : undefined;
+}
+
+/** The lockfile's digest wins (it is what `npm ci` will check); else the upstream's. */
+function integrityOf(w: Wanted, manifest: Manifest): string | undefined {
+  if (isValidIntegrity(w.integrity)) return w.integrity;
+  if (isValidIntegrity(manifest.dist.integrity)) return manifest.dist.integrity;
+  if (manifest.dist.shasum && /^[0-9a-f]{40}$/i.test(manifest.dist.shasum)) return sriFromHex('sha1', manifest.dist.shasum);
+  return undefined;
+}
+
+function dedupe(wanted: Wanted[]): Wanted[] {
+  const byKey = new Map<string, Wanted>();
+  for (const w of wanted) {
+    const key = `${w.name}@${w.version}`;
+    const prev = byKey.get(key);
+    if (!prev || (!prev.integrity && w.integrity)) byKey.set(key, w);
+  }
+  return [...byKey.values()];
+}
+
+function dedupeUnmirrorable(list: Unmirrorable[]): Unmirrorable[] {
+  const seen = new Set<string>();
+  return list.filter((u) => !seen.has(`${u.name} ${u.spec}`) && seen.add(`${u.name} ${u.spec}`));
+}
+
+function failure(item: string, err: unknown): Failure {
+  return { ecosystem: 'npm', item, code: isOfflineError(err) ? err.code : 'OFFLINE_ERR_INTERNAL', message: describeError(err) };
+}

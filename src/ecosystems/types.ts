@@ -1,0 +1,84 @@
+import type { Config } from '../core/config.ts';
+import type { DownloadItem } from '../engine/download.ts';
+import type { Http } from '../engine/http.ts';
+import type { Progress } from '../engine/progress.ts';
+
+export type EcosystemName = 'npm' | 'pypi' | 'pacman' | 'docker';
+
+/** Something a sync could not do, reported with every detail a user needs to act on it. */
+export type Failure = {
+  ecosystem: EcosystemName;
+  /** What failed: `lodash@4.17.21`, `npm.packages[2] "foo@^9"`. */
+  item: string;
+  code: string;
+  message: string;
+  url?: string;
+  expected?: string;
+  actual?: string;
+};
+
+/** Something worth telling that is not a failure: a git dependency no mirror can serve. */
+export type Note = { ecosystem: EcosystemName; message: string };
+
+export type SyncContext = {
+  config: Config;
+  /** This ecosystem's directory under `config.data`. */
+  dir: string;
+  http: Http;
+  progress: Progress;
+  /** Parallel metadata fetches allowed at once. */
+  concurrency: number;
+  signal?: AbortSignal;
+};
+
+/** A download's outcome as the commit step sees it. */
+export type DownloadOutcome =
+  | { item: DownloadItem; status: 'downloaded' | 'present'; bytes: number }
+  | { item: DownloadItem; status: 'failed'; failure: Failure };
+
+/** What one ecosystem wants fetched, and how to publish it once fetched. */
+export type MirrorPlan = {
+  downloads: DownloadItem[];
+  /** Items the inputs name that an earlier sync already mirrored and verified. */
+  present: number;
+  /** Failures found while resolving (not found upstream, unsatisfiable, malformed input). */
+  failures: Failure[];
+  notes: Note[];
+  /** Counts for the report: what the inputs named. */
+  summary: Record<string, number>;
+  /**
+   * Publish what was fetched: write the metadata that makes verified files visible to clients.
+   * Called once after every download settled; must only reference files that are present, and
+   * must leave the previously served state intact if it throws.
+   */
+  commit(outcomes: DownloadOutcome[]): Promise<Failure[]>;
+};
+
+export type ServeContext = { config: Config; dir: string; host: string; port: number };
+
+/** A mirror serving in this process. `close` stops accepting and ends open connections. */
+export type RunningMirror = { name: EcosystemName; url: string; close(): Promise<void> };
+
+export type MirrorStatus = {
+  name: EcosystemName;
+  /** Ecosystem-specific counts: packages, versions, tarballs, bytes … */
+  counts: Record<string, number>;
+  lastSync: string | undefined;
+};
+
+/**
+ * One ecosystem's mirror. The engine (plan, fetch, verify, commit, serve, status) talks to every
+ * ecosystem through this interface only and never branches on a name.
+ */
+export type Mirror = {
+  readonly name: EcosystemName;
+  /** The config key holding this mirror's port. */
+  port(config: Config): number;
+  /** True when the config names anything for this mirror to sync. */
+  wanted(config: Config): boolean;
+  /** Resolve the inputs against the upstream into downloads. Network: metadata only. */
+  plan(ctx: SyncContext): Promise<MirrorPlan>;
+  /** Serve the mirrored content from disk only; never contacts an upstream. */
+  serve(ctx: ServeContext): Promise<RunningMirror>;
+  status(config: Config, dir: string): Promise<MirrorStatus>;
+};

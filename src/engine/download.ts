@@ -1,0 +1,106 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { request } from 'undici';
+import { IntegrityError, UpstreamError } from '../core/errors.ts';
+import { createVerifier, type Verifier } from './digest.ts';
+import { RetryableStatus, type Http } from './http.ts';
+import { isRetryableStatus } from './retry.ts';
+
+/** One file to fetch: where from, where to, and the digest it must have. */
+export type DownloadItem = {
+  url: string;
+  /** Absolute destination path. It appears only once verified. */
+  dest: string;
+  /** SRI string the bytes must match (see `createVerifier`). */
+  integrity: string;
+  /** Human name for progress and reports: `lodash@4.17.21`. */
+  label: string;
+  /** Expected size in bytes, when the index says. */
+  size?: number;
+  headers?: Record<string, string>;
+};
+
+export type DownloadResult = { status: 'downloaded' | 'present'; bytes: number };
+
+/** Suffix of the file a download writes to before it is verified and renamed into place. */
+export const PARTIAL_SUFFIX = '.partial';
+
+/**
+ * Fetch one item to its destination. The bytes go to `<dest>.partial`, are verified, then renamed
+ * into place, so a reader never sees a half-written or unverified file. A partial file left by an
+ * interrupted run is resumed with a Range request. A present destination is not fetched again:
+ * only verified files are ever renamed there. Throws `IntegrityError` (nothing stored) or
+ * `UpstreamError`.
+ */
+export async function download(http: Http, item: DownloadItem, onBytes: (n: number) => void): Promise<DownloadResult> {
+  const present = await stat(item.dest).catch(() => undefined);
+  if (present?.isFile()) return { status: 'present', bytes: present.size };
+  await mkdir(dirname(item.dest), { recursive: true });
+  const partial = item.dest + PARTIAL_SUFFIX;
+  let resumed = false;
+  const bytes = await http.withRetries(item.url, async (signal) => {
+    const prefix = await resumePrefix(partial, item.integrity);
+    resumed = prefix.bytes > 0;
+    return fetchInto(http, item, partial, prefix, signal, onBytes);
+  }).catch(async (err: unknown) => {
+    if (!(err instanceof IntegrityError) || !resumed) throw err;
+    // A resumed file can mix two versions of a changed upstream file: start over once.
+    return http.withRetries(item.url, (signal) =>
+      fetchInto(http, item, partial, { bytes: 0, verifier: createVerifier(item.integrity) }, signal, onBytes));
+  });
+  await rename(partial, item.dest);
+  return { status: 'downloaded', bytes };
+}
+
+type Prefix = { bytes: number; verifier: Verifier };
+
+async function resumePrefix(partial: string, integrity: string): Promise<Prefix> {
+  const verifier = createVerifier(integrity);
+  const info = await stat(partial).catch(() => undefined);
+  if (!info || info.size === 0) return { bytes: 0, verifier };
+  for await (const chunk of createReadStream(partial)) verifier.update(chunk as Buffer);
+  return { bytes: info.size, verifier };
+}
+
+async function fetchInto(
+  http: Http, item: DownloadItem, partial: string, prefix: Prefix, signal: AbortSignal, onBytes: (n: number) => void,
+): Promise<number> {
+  const headers: Record<string, string> = { 'user-agent': http.options.userAgent, ...item.headers };
+  if (prefix.bytes > 0) headers.range = `bytes=${prefix.bytes}-`;
+  const res = await request(item.url, { dispatcher: http.dispatcher, signal, headers });
+  if (res.statusCode === 416 && prefix.bytes > 0) {
+    await res.body.dump();
+    await rm(partial, { force: true });
+    throw new RetryableStatus(416, '0');
+  }
+  if (isRetryableStatus(res.statusCode)) {
+    await res.body.dump();
+    throw new RetryableStatus(res.statusCode, res.headers['retry-after']);
+  }
+  if (res.statusCode !== 200 && res.statusCode !== 206) {
+    await res.body.dump();
+    throw new UpstreamError(item.url, res.statusCode, `cannot download ${item.label}`);
+  }
+  const append = res.statusCode === 206 && prefix.bytes > 0;
+  const verifier = append ? prefix.verifier : createVerifier(item.integrity);
+  let total = append ? prefix.bytes : 0;
+  const file = await open(partial, append ? 'a' : 'w');
+  try {
+    for await (const chunk of res.body) {
+      const buf = chunk as Buffer;
+      verifier.update(buf);
+      await file.write(buf);
+      total += buf.length;
+      onBytes(buf.length);
+    }
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  if (!verifier.matches()) {
+    await rm(partial, { force: true });
+    throw new IntegrityError(item.url, verifier.expected, verifier.actual());
+  }
+  return total;
+}

@@ -1,0 +1,112 @@
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { UpstreamError, describeError } from '../core/errors.ts';
+import { isRetryableError, isRetryableStatus, retryDelayMs, sleep } from './retry.ts';
+
+export type HttpOptions = {
+  /** Connections kept open to one upstream host (keep-alive); further requests queue. */
+  perHost: number;
+  /** Attempts after the first for 429/5xx/resets/timeouts. */
+  retries: number;
+  /** Bound on one attempt: no headers or no body bytes for this long fails the attempt. */
+  idleTimeoutMs: number;
+  /** Bound on one item's whole attempt, body included. */
+  itemTimeoutMs: number;
+  userAgent: string;
+  signal?: AbortSignal;
+};
+
+export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
+  perHost: 8,
+  retries: 4,
+  idleTimeoutMs: 30_000,
+  itemTimeoutMs: 10 * 60_000,
+  userAgent: 'offline-mirror/0.1 (+https://github.com/offline)',
+};
+
+export type Http = {
+  readonly options: HttpOptions;
+  readonly dispatcher: Dispatcher;
+  /** GET a JSON document; `undefined` for 404/410. Throws `UpstreamError` after retries. */
+  getJson(url: string, headers?: Record<string, string>): Promise<unknown>;
+  /** Run one attempt-scoped request with retries; the callback consumes the response. */
+  withRetries<T>(url: string, attempt: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+};
+
+/** Thrown inside an attempt to report a status that may be retried. */
+export class RetryableStatus extends Error {
+  readonly status: number;
+  readonly retryAfter: string | string[] | undefined;
+  constructor(status: number, retryAfter: string | string[] | undefined) {
+    super(`HTTP ${status}`);
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/**
+ * One HTTP client per sync: keep-alive connections pooled per origin (undici), a cap on
+ * connections per host, retries with backoff, and bounded time per attempt.
+ */
+export function createHttp(options: Partial<HttpOptions> = {}): Http {
+  const opts: HttpOptions = { ...DEFAULT_HTTP_OPTIONS, ...options };
+  const dispatcher = new Agent({
+    connections: opts.perHost,
+    keepAliveTimeout: 30_000,
+    headersTimeout: opts.idleTimeoutMs,
+    bodyTimeout: opts.idleTimeoutMs,
+    connect: { timeout: Math.min(opts.idleTimeoutMs, 15_000) },
+  }).compose(interceptors.redirect({ maxRedirections: 5 }));
+
+  async function withRetries<T>(url: string, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    for (let n = 0; ; n++) {
+      const signals = [AbortSignal.timeout(opts.itemTimeoutMs)];
+      if (opts.signal) signals.push(opts.signal);
+      try {
+        return await attempt(AbortSignal.any(signals));
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        const retryable = err instanceof RetryableStatus || isRetryableError(err);
+        if (!retryable || n >= opts.retries) throw toUpstreamError(url, err);
+        const retryAfter = err instanceof RetryableStatus ? err.retryAfter : undefined;
+        await sleep(retryDelayMs(n, retryAfter), opts.signal);
+      }
+    }
+  }
+
+  async function getJson(url: string, headers: Record<string, string> = {}): Promise<unknown> {
+    return withRetries(url, async (signal) => {
+      const res = await request(url, {
+        dispatcher,
+        signal,
+        headers: { 'user-agent': opts.userAgent, accept: 'application/json', ...headers },
+      });
+      if (res.statusCode === 404 || res.statusCode === 410) {
+        await res.body.dump();
+        return undefined;
+      }
+      if (isRetryableStatus(res.statusCode)) {
+        await res.body.dump();
+        throw new RetryableStatus(res.statusCode, res.headers['retry-after']);
+      }
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new UpstreamError(url, res.statusCode, 'unexpected answer');
+      }
+      try {
+        return await res.body.json();
+      } catch (err) {
+        throw new UpstreamError(url, 200, `not valid JSON: ${describeError(err)}`);
+      }
+    });
+  }
+
+  return { options: opts, dispatcher, getJson, withRetries, close: () => dispatcher.close() };
+}
+
+function toUpstreamError(url: string, err: unknown): Error {
+  if (err instanceof UpstreamError) return err;
+  if (err instanceof RetryableStatus) return new UpstreamError(url, err.status, 'upstream kept failing after retries');
+  if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('OFFLINE_ERR')) return err;
+  return new UpstreamError(url, undefined, `cannot fetch: ${describeError(err)}`, { cause: err });
+}
