@@ -585,9 +585,9 @@ test('pnpm-lock v9: name@version keys, peers stripped, snapshots ignored, non-re
 });
 
 test('pnpm-lock errors name the version, the entry and the line', () => {
-  throwsInput(() => parseLockfile('pnpm-lock.yaml', "lockfileVersion: '4'\npackages: {}\n"), /^pnpm-lock\.yaml: lockfileVersion: unsupported lockfileVersion "4"/);
-  throwsInput(() => parseLockfile('pnpm-lock.yaml', 'packages: {}\n'), /unsupported lockfileVersion missing/);
-  throwsInput(() => parseLockfile('pnpm-lock.yaml', "lockfileVersion: '9.0'\npackages:\n  a@1.0.0: [1\n"), /^pnpm-lock\.yaml: invalid YAML: .*at line \d+, column \d+/);
+  throwsInput(() => parseLockfile('pnpm-lock.yaml', "lockfileVersion: '4'\npackages: {}\n"), /^pnpm-lock\.yaml: unsupported lockfileVersion "4": offline reads 5\.x, 6\.x and 9\.0/);
+  throwsInput(() => parseLockfile('pnpm-lock.yaml', 'packages: {}\n'), /^pnpm-lock\.yaml: no lockfileVersion: offline reads/);
+  throwsInput(() => parseLockfile('pnpm-lock.yaml', "lockfileVersion: '9.0'\npackages:\n  a@1.0.0: [1\n"), /^pnpm-lock\.yaml: invalid YAML: .*at line 4, column \d+$/);
   const v9 = (body: string) => `lockfileVersion: '9.0'\npackages:\n${body}`;
   throwsInput(() => parseLockfile('pnpm-lock.yaml', v9('  a@1.0.0: {}\n')), /^pnpm-lock\.yaml: packages\["a@1\.0\.0"\]: no resolution$/);
   throwsInput(() => parseLockfile('pnpm-lock.yaml', v9('  a@1.0.0: 3\n')), /packages\["a@1\.0\.0"\]: not a map/);

@@ -41,7 +41,7 @@ function parseYaml(file: string, text: string): Record<string, unknown> {
   const doc = parseDocument(text);
   const [error] = doc.errors;
   if (error) {
-    const first = error.message.split('\n')[0] ?? error.message;
+    const first = (error.message.split('\n')[0] ?? error.message).replace(/:$/, '');
     throw new InputError(file, undefined, `invalid YAML: ${first}`, { cause: error });
   }
   const value: unknown = doc.toJS();
@@ -55,12 +55,8 @@ function keyStyle(file: string, lockfileVersion: unknown): KeyStyle {
   if (major === '5') return 'v5';
   if (major === '6') return 'v6';
   if (major === '9') return 'v9';
-  const shown = lockfileVersion === undefined ? 'missing' : JSON.stringify(lockfileVersion);
-  throw new InputError(
-    file,
-    'lockfileVersion',
-    `unsupported lockfileVersion ${shown}: offline reads 5.x, 6.x and 9.0 (regenerate it with pnpm 8 or newer)`,
-  );
+  const found = lockfileVersion === undefined ? 'no lockfileVersion' : `unsupported lockfileVersion ${JSON.stringify(lockfileVersion)}`;
+  throw new InputError(file, undefined, `${found}: offline reads 5.x, 6.x and 9.0; regenerate it with a newer pnpm`);
 }
 
 /** Name and version (or non-registry reference) read from a `packages` key, peer suffix stripped. */

@@ -12,7 +12,7 @@ import {
   optionalString,
   splitAtName,
 } from './lockfile-common.ts';
-import type { LockfileContents } from './types.ts';
+import type { LockEntry, LockfileContents } from './types.ts';
 
 /**
  * Lists the registry packages and the unmirrorable dependencies a yarn.lock pins. Entries are not
@@ -145,7 +145,7 @@ function readBerryLocator(file: string, label: string, locator: string, out: Loc
 }
 
 /** `npm:1.2.3`, possibly followed by `::__archiveUrl=<url-encoded tarball URL>` for a non-standard tarball URL. */
-function berryNpmEntry(file: string, label: string, name: string, reference: string, source: string) {
+function berryNpmEntry(file: string, label: string, name: string, reference: string, source: string): LockEntry {
   const [version = '', params] = reference.split('::');
   if (!isExactVersion(version)) throw new InputError(file, label, `version "${version}" is not a semver version`);
   const archiveUrl = params ? new URLSearchParams(params).get('__archiveUrl') : null;

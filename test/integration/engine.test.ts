@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { IntegrityError, LockedError, UpstreamError } from '../../src/core/errors.ts';
+import { download, PARTIAL_SUFFIX } from '../../src/engine/download.ts';
+import { createHttp } from '../../src/engine/http.ts';
+import { acquireLock, LOCK_FILE } from '../../src/engine/lock.ts';
+
+const body = Buffer.alloc(200_000, 7);
+const integrity = `sha512-${createHash('sha512').update(body).digest('base64')}`;
+let failures = 0;
+const seen: Array<{ url: string; range?: string }> = [];
+
+const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  seen.push({ url: req.url!, range: req.headers.range });
+  if (req.url === '/flaky' && failures-- > 0) {
+    res.writeHead(503, { 'retry-after': '0' }).end();
+    return;
+  }
+  if (req.url === '/bad') {
+    res.end(Buffer.alloc(10, 1));
+    return;
+  }
+  if (req.url === '/missing') {
+    res.writeHead(404).end();
+    return;
+  }
+  const range = /bytes=(\d+)-/.exec(req.headers.range ?? '');
+  if (range) {
+    const start = Number(range[1]);
+    res.writeHead(206, { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` }).end(body.subarray(start));
+    return;
+  }
+  res.end(body);
+});
+await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const http = createHttp({ retries: 3 });
+after(async () => {
+  await http.close();
+  server.close();
+});
+
+async function dir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'engine-'));
+}
+
+test('a verified download is renamed into place; a present file is not fetched again', async () => {
+  const dest = join(await dir(), 'a', 'file.tgz');
+  const first = await download(http, { url: `${base}/ok`, dest, integrity, label: 'ok' }, () => {});
+  assert.deepEqual(first, { status: 'downloaded', bytes: body.length });
+  assert.deepEqual(await readFile(dest), body);
+  assert.equal(existsSync(dest + PARTIAL_SUFFIX), false);
+  const before = seen.length;
+  const second = await download(http, { url: `${base}/ok`, dest, integrity, label: 'ok' }, () => {});
+  assert.equal(second.status, 'present');
+  assert.equal(seen.length, before);
+});
+
+test('bytes that do not match are refused with both digests and nothing is stored', async () => {
+  const dest = join(await dir(), 'bad.tgz');
+  const err = await download(http, { url: `${base}/bad`, dest, integrity, label: 'bad' }, () => {}).catch((e: unknown) => e);
+  assert.ok(err instanceof IntegrityError);
+  assert.equal(err.expected, integrity);
+  assert.match(err.actual, /^sha512-/);
+  assert.notEqual(err.actual, integrity);
+  assert.equal(existsSync(dest), false);
+  assert.equal(existsSync(dest + PARTIAL_SUFFIX), false);
+});
+
+test('503s are retried with backoff; a 404 is an UpstreamError', async () => {
+  failures = 2;
+  const dest = join(await dir(), 'flaky.tgz');
+  const result = await download(http, { url: `${base}/flaky`, dest, integrity, label: 'flaky' }, () => {});
+  assert.equal(result.status, 'downloaded');
+  const err = await download(http, { url: `${base}/missing`, dest: join(await dir(), 'm'), integrity, label: 'm' }, () => {}).catch((e: unknown) => e);
+  assert.ok(err instanceof UpstreamError);
+  assert.equal(err.status, 404);
+});
+
+test('a partial file left by a killed sync is resumed with a Range request', async () => {
+  const dest = join(await dir(), 'resume.tgz');
+  await writeFile(dest + PARTIAL_SUFFIX, body.subarray(0, 50_000));
+  let received = 0;
+  const result = await download(http, { url: `${base}/resume`, dest, integrity, label: 'resume' }, (n) => { received += n; });
+  assert.equal(result.bytes, body.length);
+  assert.equal(received, body.length - 50_000);
+  assert.equal(seen.at(-1)!.range, 'bytes=50000-');
+  assert.deepEqual(await readFile(dest), body);
+});
+
+test('a corrupt partial file is detected after resuming and fetched again whole', async () => {
+  const dest = join(await dir(), 'corrupt.tgz');
+  await writeFile(dest + PARTIAL_SUFFIX, Buffer.alloc(50_000, 9));
+  const result = await download(http, { url: `${base}/corrupt`, dest, integrity, label: 'corrupt' }, () => {});
+  assert.equal(result.status, 'downloaded');
+  assert.deepEqual(await readFile(dest), body);
+});
+
+test('the data lock refuses a live holder and takes over a dead one', async () => {
+  const d = await dir();
+  const release = await acquireLock(d, 'test');
+  await assert.rejects(acquireLock(d, 'second'), (err: unknown) => err instanceof LockedError && /pid \d+/.test(err.message));
+  await release();
+  await release();
+  const { hostname } = await import('node:os');
+  await writeFile(join(d, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), started: 'x', command: 'dead' }));
+  const again = await acquireLock(d, 'third');
+  await again();
+});

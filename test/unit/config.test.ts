@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig, parseConfig } from '../../src/core/config.ts';
+import { ConfigError } from '../../src/core/errors.ts';
+
+test('defaults follow the brief and relative paths resolve against the config file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  await writeFile(join(dir, 'package-lock.json'), '{}');
+  const config = await parseConfig('npm:\n  lockfiles: [package-lock.json]\n', join(dir, 'offline.yaml'), {});
+  assert.equal(config.data, join(dir, 'mirrors'));
+  assert.equal(config.listen, '10.1.1.254');
+  assert.equal(config.npm.port, 4873);
+  assert.deepEqual(config.npm.lockfiles, [join(dir, 'package-lock.json')]);
+  assert.equal(config.network.bridge, 'br-offline');
+  assert.equal(config.pypi.port, 3141);
+});
+
+test('every problem is reported at once, each with its path', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  const yaml = [
+    'npm:',
+    '  port: 99999',
+    '  upstream: ftp://example',
+    '  lockfiles: [missing.json]',
+    'network:',
+    '  address: not-an-ip',
+    'bogus: 1',
+  ].join('\n');
+  const err = await parseConfig(yaml, join(dir, 'offline.yaml'), {}).catch((e: unknown) => e);
+  assert.ok(err instanceof ConfigError);
+  const paths = err.issues.map((i) => i.path).sort();
+  assert.deepEqual(paths, ['', 'network.address', 'npm.port', 'npm.upstream']);
+  assert.match(err.message, /offline\.yaml: invalid configuration/);
+  assert.match(err.message, /bogus/);
+});
+
+test('a missing lockfile is reported with its index once the shape is valid', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  await writeFile(join(dir, 'a.json'), '{}');
+  const err = await parseConfig('npm: { lockfiles: [a.json, b/missing.json] }', join(dir, 'offline.yaml'), {}).catch((e: unknown) => e);
+  assert.ok(err instanceof ConfigError);
+  assert.equal(err.issues.length, 1);
+  assert.equal(err.issues[0]!.path, 'npm.lockfiles[1]');
+  assert.match(err.issues[0]!.message, /file not found: .*b\/missing\.json/);
+});
+
+test('environment overrides win over the file and are validated', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  const file = join(dir, 'offline.yaml');
+  const config = await parseConfig('listen: 10.0.0.1\n', file, { OFFLINE_LISTEN: '127.0.0.1', OFFLINE_NPM_PORT: '5873', OFFLINE_DATA: '/srv/m' });
+  assert.equal(config.listen, '127.0.0.1');
+  assert.equal(config.npm.port, 5873);
+  assert.equal(config.data, '/srv/m');
+  const err = await parseConfig('', file, { OFFLINE_NPM_PORT: 'abc' }).catch((e: unknown) => e);
+  assert.ok(err instanceof ConfigError);
+  assert.equal(err.issues[0]!.path, 'OFFLINE_NPM_PORT');
+});
+
+test('YAML syntax errors and a missing file are config errors, not crashes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  await assert.rejects(parseConfig('npm: [unclosed', join(dir, 'offline.yaml'), {}), ConfigError);
+  await assert.rejects(parseConfig('- a list', join(dir, 'offline.yaml'), {}), /must be a YAML mapping/);
+  await assert.rejects(loadConfig(join(dir, 'nope.yaml'), {}), /file not found/);
+});
