@@ -87,15 +87,10 @@ const EPOCH = Date.UTC(2020, 0, 1);
 
 function buildPackage(spec: PackageSpec, index: number): FixturePackage {
   const versions = spec.versions.map((v, vi): FixtureVersion => {
-    const manifest: Manifest = {
-      name: spec.name,
-      version: v.version,
-      description: `fixture ${spec.name}`,
-      main: 'index.js',
-      license: 'MIT',
-      ...v.fields,
-    };
-    const files: Record<string, string> = { 'index.js': `module.exports = ${JSON.stringify(`${spec.name}@${v.version}`)};\n` };
+    const id = `${spec.name}@${v.version}`;
+    const base = { name: spec.name, version: v.version, description: `fixture ${id}`, main: 'index.js', license: 'MIT' };
+    const manifest: Manifest = { ...base, ...v.fields };
+    const files: Record<string, string> = { 'index.js': `module.exports = ${JSON.stringify(id)};\n` };
     for (const target of Object.values((v.fields?.['bin'] ?? {}) as Record<string, string>)) {
       files[target] = `#!/usr/bin/env node\nconsole.log(${JSON.stringify(spec.name)});\n`;
     }
@@ -122,20 +117,20 @@ function buildPackage(spec: PackageSpec, index: number): FixturePackage {
   };
 }
 
-const PLATFORMS = [
-  ['linux', 'x64'],
-  ['linux', 'arm64'],
-  ['darwin', 'arm64'],
-  ['win32', 'x64'],
-] as const;
+const PLATFORMS = [['linux', 'x64'], ['linux', 'arm64'], ['darwin', 'arm64'], ['win32', 'x64']] as const;
 
-/** The packages every tree has besides the generic ones; generic ones point at them by index. */
+/** A package with the one version 1.0.0. */
+function single(name: string, fields?: Record<string, unknown>): PackageSpec {
+  return { name, versions: [{ version: '1.0.0', ...(fields ? { fields } : {}) }] };
+}
+
+/** The packages every tree has besides the generic ones, which depend on them. */
 function specialPackages(): PackageSpec[] {
   const platformNames = PLATFORMS.map(([os, cpu]) => `@fx/bin-${os}-${cpu}`);
   return [
     {
       name: 'multi-ver',
-      versions: [{ version: '1.0.0' }, { version: '1.1.0' }, { version: '2.0.0' }, { version: '2.1.0-next.0' }],
+      versions: ['1.0.0', '1.1.0', '2.0.0', '2.1.0-next.0'].map((version) => ({ version })),
       distTags: { latest: '2.0.0', next: '2.1.0-next.0' },
     },
     {
@@ -144,37 +139,18 @@ function specialPackages(): PackageSpec[] {
     },
     // Published before the registry computed sha512: its packument has only `shasum`.
     { name: 'ancient-sha1', versions: [{ version: '0.1.0', sha1Only: true }] },
-    {
-      // Shaped like esbuild: a thin package whose binary comes from exactly one platform package.
-      name: '@fx/bin',
-      versions: [
-        {
-          version: '1.0.0',
-          fields: {
-            bin: { fxbin: 'bin/fxbin.js' },
-            engines: { node: '>=18' },
-            optionalDependencies: Object.fromEntries(platformNames.map((n) => [n, '1.0.0'])),
-          },
-        },
-      ],
-    },
-    ...PLATFORMS.map(([os, cpu]) => ({
-      name: `@fx/bin-${os}-${cpu}`,
-      versions: [{ version: '1.0.0', fields: { os: [os], cpu: [cpu], preferUnplugged: true } }],
-    })),
+    // Shaped like esbuild: a thin package whose binary comes from exactly one platform package.
+    single('@fx/bin', {
+      bin: { fxbin: 'bin/fxbin.js' },
+      engines: { node: '>=18' },
+      optionalDependencies: Object.fromEntries(platformNames.map((n) => [n, '1.0.0'])),
+    }),
+    ...PLATFORMS.map(([os, cpu]) => single(`@fx/bin-${os}-${cpu}`, { os: [os], cpu: [cpu], preferUnplugged: true })),
     { name: '@fx/core', versions: [{ version: '1.0.0' }, { version: '1.1.0' }] },
-    {
-      name: '@fx/plugin',
-      versions: [
-        {
-          version: '1.0.0',
-          fields: {
-            peerDependencies: { '@fx/core': '^1.0.0', 'pkg-0': '^1.0.0' },
-            peerDependenciesMeta: { 'pkg-0': { optional: true } },
-          },
-        },
-      ],
-    },
+    single('@fx/plugin', {
+      peerDependencies: { '@fx/core': '^1.0.0', 'pkg-0': '^1.0.0' },
+      peerDependenciesMeta: { 'pkg-0': { optional: true } },
+    }),
   ];
 }
 
@@ -197,25 +173,18 @@ export function makeTree(opts: { packages: number; seed?: string }): FixturePack
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const names = Array.from({ length: count }, (_, i) => (i % 4 === 3 ? `@fx/lib-${i}` : `pkg-${i}`));
   const deps: Record<string, string>[] = names.map(() => ({}));
-  for (let i = ROOTS; i < count; i++) {
-    const parent = Math.floor(random() * i);
-    (deps[parent] as Record<string, string>)[names[i] as string] = pick(RANGES);
-  }
+  const depend = (from: number, name: string, range: string) => void ((deps[from] ?? {})[name] = range);
+  // Every generic package below the roots gets one parent, so the roots reach all of them.
+  for (let i = ROOTS; i < count; i++) depend(Math.floor(random() * i), names[i] as string, pick(RANGES));
   for (let i = 0; i < count - 1; i++) {
-    if (random() < 0.25) {
-      const j = i + 1 + Math.floor(random() * (count - i - 1));
-      (deps[i] as Record<string, string>)[names[j] as string] = pick(RANGES);
-    }
+    if (random() < 0.25) depend(i, names[i + 1 + Math.floor(random() * (count - i - 1))] as string, pick(RANGES));
   }
-  const extra: [number, string, string][] = [
-    [1, 'multi-ver', '~1.0.0'],
-    [2, 'multi-ver', '^1.0.0'],
-    [3, 'multi-ver', '^2.0.0'],
-    [4, '@fx/bin', '^1.0.0'],
-    [5, 'old-deprecated', '^1.0.0'],
-    [6, 'ancient-sha1', '0.1.0'],
-  ];
-  for (const [i, name, range] of extra) (deps[i] as Record<string, string>)[name] = range;
+  depend(1, 'multi-ver', '~1.0.0');
+  depend(2, 'multi-ver', '^1.0.0');
+  depend(3, 'multi-ver', '^2.0.0');
+  depend(4, '@fx/bin', '^1.0.0');
+  depend(5, 'old-deprecated', '^1.0.0');
+  depend(6, 'ancient-sha1', '0.1.0');
   const generic = names.map((name, i): PackageSpec => {
     const d = deps[i] ?? {};
     const fields = Object.keys(d).length > 0 ? { dependencies: Object.fromEntries(Object.entries(d).sort()) } : {};
@@ -224,12 +193,6 @@ export function makeTree(opts: { packages: number; seed?: string }): FixturePack
     return { name, versions: versions.map((version) => ({ version, fields })) };
   });
   return [...generic, ...specials].map(buildPackage);
-}
-
-function latestOf(pkg: FixturePackage): FixtureVersion {
-  const v = pkg.versions.find((x) => x.manifest.version === pkg.distTags['latest']);
-  if (!v) throw new Error(`${pkg.name}: latest ${pkg.distTags['latest']} is not a version`);
-  return v;
 }
 
 /**
@@ -246,7 +209,7 @@ export function rootDependencies(pkgs: FixturePackage[]): Record<string, string>
     }
   }
   const roots = pkgs.filter((p) => !referenced.has(p.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
-  return Object.fromEntries(roots.map((p) => [p.name, `^${latestOf(p).manifest.version}`]));
+  return Object.fromEntries(roots.map((p) => [p.name, `^${p.distTags['latest']}`]));
 }
 
 export type RegistryOptions = {
@@ -254,32 +217,43 @@ export type RegistryOptions = {
   delayMs?: number;
   /** `name@version`s whose tarball is served with other (valid gzip) bytes; the packument keeps the true digests. */
   corrupt?: string[];
-  /** Request path → how many 503s to answer before answering normally. */
+  /** Request path as sent (`/@fx%2fcore`, no query) → how many 503s to answer before answering normally. */
   failFirst?: Record<string, number>;
 };
 
 export type FixtureRegistry = { url: string; port: number; requests: string[]; close(): Promise<void> };
 
 const ABBREVIATED = 'application/vnd.npm.install-v1+json';
-const ABBREVIATED_FIELDS = ['name', 'version', 'dependencies', 'optionalDependencies', 'peerDependencies',
-  'peerDependenciesMeta', 'bin', 'engines', 'os', 'cpu', 'deprecated', 'dist'];
+// The fields of https://github.com/npm/registry/blob/main/docs/responses/package-metadata.md#abbreviated-version-object
+const ABBREVIATED_FIELDS = [
+  ...['name', 'version', 'dependencies', 'optionalDependencies', 'peerDependencies', 'peerDependenciesMeta'],
+  ...['bin', 'engines', 'os', 'cpu', 'deprecated', 'dist'],
+];
 
 /** `@fx/core` 1.0.0 → `@fx/core/-/core-1.0.0.tgz`, the npm registry's tarball path. */
 function tarballPath(name: string, version: string): string {
   return `${name}/-/${name.slice(name.lastIndexOf('/') + 1)}-${version}.tgz`;
 }
 
+function versionDoc(pkg: FixturePackage, v: FixtureVersion, base: string): Record<string, unknown> {
+  const tarball = `${base}/${tarballPath(pkg.name, v.manifest.version)}`;
+  const dist = { ...(v.integrity ? { integrity: v.integrity } : {}), shasum: v.shasum, tarball };
+  const deprecated = v.deprecated ? { deprecated: v.deprecated } : {};
+  return { ...v.manifest, _id: `${pkg.name}@${v.manifest.version}`, ...deprecated, dist };
+}
+
+/** The full packument, or the abbreviated one npm asks for with `Accept: ${ABBREVIATED}`. */
 function packument(pkg: FixturePackage, base: string, abbreviated: boolean): object {
-  const versions = Object.fromEntries(pkg.versions.map((v) => {
-    const dist = { ...(v.integrity ? { integrity: v.integrity } : {}), shasum: v.shasum,
-      tarball: `${base}/${tarballPath(pkg.name, v.manifest.version)}` };
-    const doc: Record<string, unknown> = { ...v.manifest, _id: `${pkg.name}@${v.manifest.version}`,
-      ...(v.deprecated ? { deprecated: v.deprecated } : {}), dist };
-    const shown = abbreviated ? Object.fromEntries(ABBREVIATED_FIELDS.filter((f) => f in doc).map((f) => [f, doc[f]])) : doc;
-    return [v.manifest.version, shown];
-  }));
+  const versions = Object.fromEntries(
+    pkg.versions.map((v) => {
+      const doc = versionDoc(pkg, v, base);
+      if (!abbreviated) return [v.manifest.version, doc];
+      return [v.manifest.version, Object.fromEntries(ABBREVIATED_FIELDS.filter((f) => f in doc).map((f) => [f, doc[f]]))];
+    }),
+  );
   if (abbreviated) return { name: pkg.name, modified: pkg.modified, 'dist-tags': pkg.distTags, versions };
-  const time = { created: pkg.created, modified: pkg.modified, ...Object.fromEntries(pkg.versions.map((v) => [v.manifest.version, v.time])) };
+  const published = Object.fromEntries(pkg.versions.map((v) => [v.manifest.version, v.time]));
+  const time = { created: pkg.created, modified: pkg.modified, ...published };
   return { _id: pkg.name, name: pkg.name, description: `fixture ${pkg.name}`, 'dist-tags': pkg.distTags, versions, time };
 }
 
@@ -311,21 +285,20 @@ export async function startRegistry(pkgs: FixturePackage[], opts: RegistryOption
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'application/json', '{"error":"method not allowed"}');
     const left = failuresLeft.get(path) ?? 0;
     if (left > 0) {
       failuresLeft.set(path, left - 1);
       return send(503, 'application/json', '{"error":"service unavailable"}');
     }
-    let name: string;
+    let name = '';
     try {
       name = decodeURIComponent(path.slice(1));
-    } catch {
-      name = '';
-    }
+    } catch {} // a malformed escape names nothing: 404
     const tarball = tarballs.get(name);
     if (tarball) return send(200, 'application/octet-stream', tarball);
     const pkg = byName.get(name);
-    if (!pkg || (req.method !== 'GET' && req.method !== 'HEAD')) return send(404, 'application/json', '{"error":"not found"}');
+    if (!pkg) return send(404, 'application/json', '{"error":"not found"}');
     const abbreviated = (req.headers.accept ?? '').includes(ABBREVIATED);
     const base = `http://${req.headers.host ?? `127.0.0.1:${port}`}`;
     send(200, abbreviated ? ABBREVIATED : 'application/json', JSON.stringify(packument(pkg, base, abbreviated)));

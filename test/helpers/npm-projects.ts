@@ -43,7 +43,7 @@ export const LOCKFILES: Record<ProjectKind, string> = {
 export const DEFAULT_TREE_PACKAGES = 60;
 
 const modules = fileURLToPath(new URL('../../node_modules/', import.meta.url));
-const TOOLS = {
+export const TOOLS = {
   yarn1: join(modules, 'yarn1/bin/yarn.js'),
   berry: join(modules, 'yarn-berry/bin/yarn.js'),
   pnpm8: join(modules, 'pnpm8/bin/pnpm.cjs'),
@@ -126,7 +126,9 @@ async function yarnBerry(ctx: Context): Promise<void> {
   await writeFile(join(ctx.dir, '.yarnrc.yml'), rc.join('\n'));
   // An empty yarn.lock marks this directory as the project root, whatever its parents hold.
   await writeFile(join(ctx.dir, 'yarn.lock'), '');
-  await step(ctx, process.execPath, [TOOLS.berry, 'install', '--mode=update-lockfile'], {
+  // A full install, as users run it: `--mode=update-lockfile` leaves out the checksums that a
+  // later `yarn install --immutable` adds, which immutable mode refuses.
+  await step(ctx, process.execPath, [TOOLS.berry, 'install'], {
     ...ctx.env,
     YARN_NPM_REGISTRY_SERVER: ctx.registry,
     YARN_UNSAFE_HTTP_WHITELIST: '127.0.0.1',
@@ -139,6 +141,7 @@ async function yarnBerry(ctx: Context): Promise<void> {
   });
   // The project cache would let a later `yarn install` skip the mirror under test.
   await rm(join(ctx.dir, '.yarn'), { recursive: true, force: true });
+  await rm(join(ctx.dir, 'node_modules'), { recursive: true, force: true });
 }
 
 function pnpm(tool: 'pnpm8' | 'pnpm9') {

@@ -1,0 +1,90 @@
+/**
+ * npm benchmark: `offline sync` of a 1,000+ package lockfile from a local upstream that adds
+ * 20 ms to every response, beside a cold `npm ci` of the same lockfile through a plain verdaccio
+ * proxy of the same upstream, measured in the same run on the same machine.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeTree, rootDependencies, startRegistry } from '../test/helpers/npm-fixtures.ts';
+import { isolatedEnv } from '../test/helpers/npm-projects.ts';
+import { run } from '../test/helpers/run.ts';
+import { writeConfig } from '../test/helpers/offline-cli.ts';
+
+const BIN = fileURLToPath(new URL('../bin/offline.js', import.meta.url));
+const PROXY = fileURLToPath(new URL('./verdaccio-proxy.ts', import.meta.url));
+
+export type BenchRow = { name: string; seconds: number };
+
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const start = performance.now();
+  const result = await fn();
+  return [(performance.now() - start) / 1000, result];
+}
+
+function must(r: { code: number | null; stdout: string; stderr: string }, what: string): void {
+  if (r.code !== 0) throw new Error(`${what} failed (${r.code}):\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-2000)}`);
+}
+
+async function lockProject(dir: string, deps: Record<string, string>, registry: string, home: string): Promise<void> {
+  await mkdir(join(home, 'tmp'), { recursive: true });
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'bench', version: '1.0.0', private: true, dependencies: deps }));
+  must(await run('npm', ['install', '--package-lock-only', '--ignore-scripts'], { cwd: dir, env: isolatedEnv(home, registry), timeoutMs: 900_000 }), 'npm install --package-lock-only');
+}
+
+function startProxy(upstream: string, storage: string): Promise<{ url: string; stop(): void }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PROXY, upstream, storage, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.on('data', (chunk: Buffer) => {
+      const m = /ready (\d+)/.exec(chunk.toString());
+      if (m) resolve({ url: `http://127.0.0.1:${m[1]}/`, stop: () => child.kill('SIGTERM') });
+    });
+    child.once('exit', (code) => reject(new Error(`verdaccio exited with ${code}`)));
+  });
+}
+
+export async function benchNpm(packages = 1200, delayMs = 20): Promise<BenchRow[]> {
+  const work = await mkdtemp(join(tmpdir(), 'offline-bench-npm-'));
+  const tree = makeTree({ packages });
+  const versions = tree.reduce((n, p) => n + p.versions.length, 0);
+  const project = join(work, 'project');
+  await mkdir(project);
+  const fast = await startRegistry(tree);
+  await lockProject(project, rootDependencies(tree), fast.url, join(work, 'home-lock'));
+  await fast.close();
+
+  const upstream = await startRegistry(tree, { delayMs });
+  try {
+    const config = await writeConfig(work, { upstream: upstream.url, port: 0, lockfiles: [join(project, 'package-lock.json')] });
+    const [syncSeconds, synced] = await timed(() => run(process.execPath, [BIN, 'sync', '-c', config, '--json'], { timeoutMs: 900_000 }));
+    must(synced, 'offline sync');
+    const report = JSON.parse(synced.stdout);
+    const [againSeconds, again] = await timed(() => run(process.execPath, [BIN, 'sync', '-c', config], { timeoutMs: 900_000 }));
+    must(again, 'offline sync (again)');
+
+    const proxy = await startProxy(upstream.url, join(work, 'verdaccio-storage'));
+    const home = join(work, 'home-ci');
+    await mkdir(join(home, 'tmp'), { recursive: true });
+    let ciSeconds: number;
+    try {
+      const [seconds, ci] = await timed(() => run('npm', ['ci', '--ignore-scripts', '--registry', proxy.url], {
+        cwd: project, env: isolatedEnv(home, proxy.url.replace(/\/$/, '')), timeoutMs: 900_000,
+      }));
+      must(ci, 'npm ci through verdaccio');
+      ciSeconds = seconds;
+    } finally {
+      proxy.stop();
+    }
+    console.log(`npm: ${tree.length} packages, ${versions} versions in the upstream; lockfile of ${report.ecosystems[0].summary.versions} versions; upstream adds ${delayMs} ms to every response`);
+    return [
+      { name: `offline sync, cold (${report.ecosystems[0].downloaded} tarballs)`, seconds: syncSeconds },
+      { name: 'npm ci through a plain verdaccio proxy, cold', seconds: ciSeconds },
+      { name: 'offline sync again (nothing to download)', seconds: againSeconds },
+    ];
+  } finally {
+    await upstream.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
