@@ -31,7 +31,9 @@ function must(r: { code: number | null; stdout: string; stderr: string }, what: 
 async function lockProject(dir: string, deps: Record<string, string>, registry: string, home: string): Promise<void> {
   await mkdir(join(home, 'tmp'), { recursive: true });
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'bench', version: '1.0.0', private: true, dependencies: deps }));
-  must(await run('npm', ['install', '--package-lock-only', '--ignore-scripts'], { cwd: dir, env: isolatedEnv(home, registry), timeoutMs: 900_000 }), 'npm install --package-lock-only');
+  // No `resolved` URLs (as npm writes them here): both contenders then use the registry they are given.
+  const env = { ...isolatedEnv(home, registry), npm_config_omit_lockfile_registry_resolved: 'true' };
+  must(await run('npm', ['install', '--package-lock-only', '--ignore-scripts'], { cwd: dir, env, timeoutMs: 900_000 }), 'npm install --package-lock-only');
 }
 
 function startProxy(upstream: string, storage: string): Promise<{ url: string; stop(): void }> {
@@ -57,7 +59,7 @@ export async function benchNpm(packages = 1200, delayMs = 20): Promise<BenchRow[
 
   const upstream = await startRegistry(tree, { delayMs });
   try {
-    const config = await writeConfig(work, { upstream: upstream.url, port: 0, lockfiles: [join(project, 'package-lock.json')] });
+    const config = await writeConfig(work, { upstream: upstream.url, port: 4873, lockfiles: [join(project, 'package-lock.json')] });
     const [syncSeconds, synced] = await timed(() => run(process.execPath, [BIN, 'sync', '-c', config, '--json'], { timeoutMs: 900_000 }));
     must(synced, 'offline sync');
     const report = JSON.parse(synced.stdout);

@@ -53,7 +53,7 @@ function positive(value: string, flag: string, min = 1): number {
 export function formatReport(report: SyncReport): string {
   const lines: string[] = [];
   for (const e of report.ecosystems) {
-    const named = Object.entries(e.summary).map(([k, v]) => `${v} ${k}`).join(', ');
+    const named = Object.entries(e.summary).map(([k, v]) => `${v} ${v === 1 ? k.replace(/s$/, '') : k}`).join(', ');
     if (e.planned === 0 && e.failed === 0) {
       lines.push(`${e.name}: ${named}; nothing to download, all ${plural(e.present, 'file')} already mirrored`);
       continue;

@@ -53,7 +53,7 @@ export async function sync(options: SyncOptions): Promise<SyncReport> {
   const { config } = options;
   const started = Date.now();
   const progress = options.progress ?? createProgress();
-  const concurrency = options.concurrency ?? 16;
+  const concurrency = options.concurrency ?? 32;
   const release = await acquireLock(config.data, 'offline sync');
   const http = createHttp({ ...options.http, signal: options.signal });
   const report: SyncReport = {

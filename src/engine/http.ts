@@ -16,7 +16,7 @@ export type HttpOptions = {
 };
 
 export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
-  perHost: 8,
+  perHost: 16,
   retries: 4,
   idleTimeoutMs: 30_000,
   itemTimeoutMs: 10 * 60_000,

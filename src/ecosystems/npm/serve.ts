@@ -2,7 +2,6 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { runServer } from 'verdaccio';
 import { listenOn } from '../../core/listen.ts';
 import type { RunningMirror, ServeContext } from '../types.ts';
 import { storageRoot } from './storage.ts';
@@ -33,6 +32,8 @@ export function verdaccioConfig(dir: string): Record<string, unknown> {
 /** Run verdaccio in this process on `host:port`, answering from `dir` only. */
 export async function serveNpm(ctx: ServeContext): Promise<RunningMirror> {
   await mkdir(storageRoot(ctx.dir), { recursive: true });
+  // Loaded here, not at the top: verdaccio takes half a second to import, and sync never needs it.
+  const { runServer } = await import('verdaccio');
   const server = (await runServer(verdaccioConfig(ctx.dir) as never)) as Server;
   await listenOn(server, ctx.host, ctx.port, 'npm');
   const { port } = server.address() as AddressInfo;
