@@ -1,0 +1,65 @@
+/**
+ * The command line as a user meets it: the built entry point, help that teaches, errors without
+ * stack traces, and `serve` stopping cleanly on a signal.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { offline } from '../helpers/offline-cli.ts';
+import { run } from '../helpers/run.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/offline.js', import.meta.url));
+
+test('the built bin runs and its help names every command and the common flags', async (t) => {
+  const built = await run(process.execPath, [BIN, '--help'], { env: process.env });
+  if (/Cannot find module .*dist/.test(built.stderr)) return t.skip('dist/ is not built (npm run build; npm test builds it)');
+  assert.equal(built.code, 0, built.stderr);
+  for (const command of ['sync', 'serve', 'status']) assert.match(built.stdout, new RegExp(`\\b${command}\\b`));
+  for (const command of ['sync', 'serve', 'status']) {
+    const help = await offline([command, '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /-c, --config <file>/);
+    assert.match(help.stdout, /--json/);
+  }
+});
+
+test('a missing config file is one clear line, exit 2, no stack trace', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cli-'));
+  const r = await offline(['status', '-c', join(dir, 'nope.yaml')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /nope\.yaml: invalid configuration\n\s+file not found; create it/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  const json = await offline(['status', '-c', join(dir, 'nope.yaml'), '--json']);
+  assert.equal(JSON.parse(json.stdout).error.code, 'OFFLINE_ERR_CONFIG');
+});
+
+test('serve on an address that is not on this machine explains what to do', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cli-'));
+  // 10.1.1.254 is the default mirror address: binding fails locally, nothing is sent anywhere.
+  await writeFile(join(dir, 'offline.yaml'), 'data: ./m\n');
+  const r = await offline(['serve'], { cwd: dir, env: { OFFLINE_CONFIG: '' } });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /10\.1\.1\.254:4873: the address is not on this machine\. Run `offline up`.*--listen 127\.0\.0\.1/);
+});
+
+test('serve runs until SIGTERM, then closes and exits 0', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cli-'));
+  await writeFile(join(dir, 'offline.yaml'), 'data: ./m\nlisten: 127.0.0.1\nnpm: { port: 4873 }\n');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)), 'serve', '--json'], {
+    cwd: dir, env: { ...process.env, OFFLINE_NPM_PORT: String(20000 + Math.floor(Math.random() * 20000)), OFFLINE_CONFIG: '' },
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+  for (let i = 0; i < 100 && !out.includes('serving'); i++) await new Promise((r) => setTimeout(r, 100));
+  const { serving } = JSON.parse(out.split('\n')[0]!) as { serving: Array<{ name: string; url: string }> };
+  assert.equal(serving[0]!.name, 'npm');
+  assert.equal((await fetch(`${serving[0]!.url}-/ping`)).status, 200);
+  child.kill('SIGTERM');
+  const code = await new Promise((r) => child.once('exit', r));
+  assert.equal(code, 0, out);
+});
