@@ -105,3 +105,8 @@ export function dedupe(contents: LockfileContents): LockfileContents {
   }
   return { entries: [...entries.values()], unmirrorable: [...unmirrorable.values()] };
 }
+
+/** A lock entry with only the optional fields that are set. */
+export function lockEntry(name: string, version: string, integrity: string | undefined, resolved: string | undefined, source: string): LockEntry {
+  return { name, version, ...(integrity ? { integrity } : {}), ...(resolved ? { resolved } : {}), source };
+}

@@ -4,7 +4,7 @@
  * node_modules is nested. v2 carries both, and its `packages` map is the one read.
  */
 import { InputError } from '../../core/errors.ts';
-import { classifySpec, isExactVersion, isRecord, isRegistryTarballUrl, keyLabel, optionalString } from './lockfile-common.ts';
+import { classifySpec, isExactVersion, isRecord, isRegistryTarballUrl, keyLabel, lockEntry, optionalString } from './lockfile-common.ts';
 import type { LockfileContents } from './types.ts';
 
 const NODE_MODULES = 'node_modules/';
@@ -123,11 +123,5 @@ function addPinned(file: string, label: string, pinned: Pinned, out: LockfileCon
       return;
     }
   }
-  out.entries.push({
-    name,
-    version,
-    ...(integrity ? { integrity } : {}),
-    ...(resolved ? { resolved } : {}),
-    source,
-  });
+  out.entries.push(lockEntry(name, version, integrity, resolved, source));
 }

@@ -11,6 +11,7 @@ import {
   isRegistryTarballUrl,
   optionalString,
   splitAtName,
+  lockEntry,
 } from './lockfile-common.ts';
 import type { LockEntry, LockfileContents } from './types.ts';
 
@@ -84,13 +85,7 @@ function readClassicEntry(
   if (!isExactVersion(version)) throw new InputError(file, label, `version "${version}" is not a semver version`);
   const [resolved, fragment] = splitFragment(resolvedField);
   const integrity = optionalString(value, 'integrity', file, label) ?? sha1Integrity(fragment);
-  out.entries.push({
-    name,
-    version,
-    ...(integrity ? { integrity } : {}),
-    ...(resolved ? { resolved } : {}),
-    source,
-  });
+  out.entries.push(lockEntry(name, version, integrity, resolved, source));
 }
 
 function splitFragment(url: string | undefined): [string | undefined, string | undefined] {
