@@ -23,11 +23,15 @@ export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
   userAgent: 'offline-mirror/0.1 (+https://github.com/offline)',
 };
 
+export type TextResponse = { contentType: string; text: string };
+
 export type Http = {
   readonly options: HttpOptions;
   readonly dispatcher: Dispatcher;
   /** GET a JSON document; `undefined` for 404/410. Throws `UpstreamError` after retries. */
   getJson(url: string, headers?: Record<string, string>): Promise<unknown>;
+  /** GET a text document with its content type; `undefined` for 404/410. */
+  getText(url: string, headers?: Record<string, string>): Promise<TextResponse | undefined>;
   /** Run one attempt-scoped request with retries; the callback consumes the response. */
   withRetries<T>(url: string, attempt: (signal: AbortSignal) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -74,12 +78,12 @@ export function createHttp(options: Partial<HttpOptions> = {}): Http {
     }
   }
 
-  async function getJson(url: string, headers: Record<string, string> = {}): Promise<unknown> {
+  async function getText(url: string, headers: Record<string, string> = {}): Promise<TextResponse | undefined> {
     return withRetries(url, async (signal) => {
       const res = await request(url, {
         dispatcher,
         signal,
-        headers: { 'user-agent': opts.userAgent, accept: 'application/json', ...headers },
+        headers: { 'user-agent': opts.userAgent, ...headers },
       });
       if (res.statusCode === 404 || res.statusCode === 410) {
         await res.body.dump();
@@ -93,15 +97,22 @@ export function createHttp(options: Partial<HttpOptions> = {}): Http {
         await res.body.dump();
         throw new UpstreamError(url, res.statusCode, 'unexpected answer');
       }
-      try {
-        return await res.body.json();
-      } catch (err) {
-        throw new UpstreamError(url, 200, `not valid JSON: ${describeError(err)}`);
-      }
+      const type = res.headers['content-type'];
+      return { contentType: (Array.isArray(type) ? type[0] : type) ?? '', text: await res.body.text() };
     });
   }
 
-  return { options: opts, dispatcher, getJson, withRetries, close: () => dispatcher.close() };
+  async function getJson(url: string, headers: Record<string, string> = {}): Promise<unknown> {
+    const res = await getText(url, { accept: 'application/json', ...headers });
+    if (!res) return undefined;
+    try {
+      return JSON.parse(res.text);
+    } catch (err) {
+      throw new UpstreamError(url, 200, `not valid JSON: ${describeError(err)}`);
+    }
+  }
+
+  return { options: opts, dispatcher, getJson, getText, withRetries, close: () => dispatcher.close() };
 }
 
 function toUpstreamError(url: string, err: unknown): Error {

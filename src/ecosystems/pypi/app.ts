@@ -1,0 +1,138 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import Router from '@koa/router';
+import Koa from 'koa';
+import { fileVersion } from './candidates.ts';
+import { normalizeName } from './names.ts';
+import { filesDir, listProjects, readStoredProject, sizeOf, type StoredFile, type StoredProject } from './storage.ts';
+
+const JSON_V1 = 'application/vnd.pypi.simple.v1+json';
+const HTML_V1 = 'application/vnd.pypi.simple.v1+html';
+const HTML = 'text/html';
+
+/**
+ * The PyPI mirror's HTTP app, built and not started (the caller listens): a PEP 503 / PEP 691
+ * simple index of what is on disk, with PEP 658/714 metadata, PEP 592 yanks and PEP 700 fields,
+ * and the files themselves. Never contacts an upstream: a project not mirrored is a 404 at once.
+ */
+export function createPypiApp(dir: string): Koa {
+  const app = new Koa();
+  const router = new Router({ strict: true });
+
+  router.get('/simple/', async (ctx) => {
+    const format = negotiate(ctx);
+    if (!format) return;
+    const names = await listProjects(dir);
+    if (format === JSON_V1) {
+      ctx.type = JSON_V1;
+      ctx.body = { meta: { 'api-version': '1.1' }, projects: names.map((name) => ({ name })) };
+      return;
+    }
+    ctx.type = format;
+    ctx.body = page('Simple index', names.map((n) => `<a href="${n}/">${n}</a>`));
+  });
+
+  router.get('/simple/:project', (ctx) => {
+    ctx.status = 301;
+    ctx.redirect(`/simple/${normalizeName(ctx.params.project!)}/`);
+  });
+
+  router.get('/simple/:project/', async (ctx) => {
+    const requested = ctx.params.project!;
+    const normalized = normalizeName(requested);
+    if (requested !== normalized) {
+      ctx.status = 301;
+      ctx.redirect(`/simple/${normalized}/`);
+      return;
+    }
+    const project = await readStoredProject(dir, normalized);
+    if (!project) {
+      ctx.status = 404;
+      ctx.body = `${normalized} is not mirrored\n`;
+      return;
+    }
+    const format = negotiate(ctx);
+    if (!format) return;
+    ctx.type = format;
+    ctx.body = format === JSON_V1 ? projectJson(normalized, project) : projectHtml(normalized, project);
+  });
+
+  router.get('/files/:project/:filename', async (ctx) => {
+    const { project, filename } = ctx.params as { project: string; filename: string };
+    if (filename.includes('/') || filename.startsWith('.')) return;
+    const path = join(filesDir(dir, project), filename);
+    const size = await sizeOf(path);
+    if (size === undefined || filename.endsWith('.partial')) {
+      ctx.status = 404;
+      ctx.body = `${filename} is not mirrored\n`;
+      return;
+    }
+    ctx.type = filename.endsWith('.metadata') ? 'text/plain' : 'application/octet-stream';
+    ctx.length = size;
+    ctx.body = createReadStream(path);
+  });
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+/** PEP 691 content negotiation; sets 406 and returns undefined when nothing offered is acceptable. */
+function negotiate(ctx: Koa.Context): string | undefined {
+  const format = ctx.accepts(HTML, JSON_V1, HTML_V1, 'application/vnd.pypi.simple.latest+json', 'application/vnd.pypi.simple.latest+html');
+  if (!format) {
+    ctx.status = 406;
+    ctx.body = `acceptable: ${JSON_V1}, ${HTML_V1}, ${HTML}\n`;
+    return undefined;
+  }
+  if (format.endsWith('latest+json')) return JSON_V1;
+  if (format.endsWith('latest+html')) return HTML_V1;
+  return format;
+}
+
+function fileUrl(normalized: string, file: StoredFile): string {
+  return `../../files/${normalized}/${encodeURIComponent(file.filename)}`;
+}
+
+function projectJson(normalized: string, project: StoredProject): object {
+  const versions = new Set<string>();
+  for (const f of project.files) {
+    const v = fileVersion({ filename: f.filename } as never, normalized);
+    if (v) versions.add(v);
+  }
+  return {
+    meta: { 'api-version': '1.1' },
+    name: normalized,
+    versions: [...versions],
+    files: project.files.map((f) => ({
+      filename: f.filename,
+      url: fileUrl(normalized, f),
+      hashes: { sha256: f.sha256 },
+      'requires-python': f.requiresPython ?? null,
+      yanked: f.yanked,
+      size: f.size,
+      ...(f.uploadTime ? { 'upload-time': f.uploadTime } : {}),
+      ...(f.metadataSha256 ? { 'core-metadata': { sha256: f.metadataSha256 }, 'dist-info-metadata': { sha256: f.metadataSha256 } } : {}),
+    })),
+  };
+}
+
+function projectHtml(normalized: string, project: StoredProject): string {
+  const links = project.files.map((f) => {
+    const attrs = [`href="${fileUrl(normalized, f)}#sha256=${f.sha256}"`];
+    if (f.requiresPython) attrs.push(`data-requires-python="${escape(f.requiresPython)}"`);
+    if (f.yanked) attrs.push(typeof f.yanked === 'string' ? `data-yanked="${escape(f.yanked)}"` : 'data-yanked=""');
+    if (f.metadataSha256) attrs.push(`data-core-metadata="sha256=${f.metadataSha256}"`, `data-dist-info-metadata="sha256=${f.metadataSha256}"`);
+    return `<a ${attrs.join(' ')}>${escape(f.filename)}</a>`;
+  });
+  return page(`Links for ${normalized}`, links);
+}
+
+function page(title: string, links: string[]): string {
+  return `<!DOCTYPE html>\n<html>\n<head><meta name="pypi:repository-version" content="1.1"><title>${escape(title)}</title></head>\n` +
+    `<body>\n<h1>${escape(title)}</h1>\n${links.map((l) => `${l}<br/>`).join('\n')}\n</body>\n</html>\n`;
+}
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}

@@ -1,0 +1,14 @@
+import type { Mirror } from '../types.ts';
+import { planPypi } from './plan.ts';
+import { servePypi } from './serve.ts';
+import { statusPypi } from './status.ts';
+
+/** The PyPI mirror: requirements, lockfiles and specs resolved per target; a PEP 503/691 index served. */
+export const pypiMirror: Mirror = {
+  name: 'pypi',
+  port: (config) => config.pypi.port,
+  wanted: (config) => config.pypi.requirements.length > 0 || config.pypi.packages.length > 0,
+  plan: planPypi,
+  serve: servePypi,
+  status: (_config, dir) => statusPypi(dir),
+};

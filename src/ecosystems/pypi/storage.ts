@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../engine/atomic.ts';
+import { fileSource } from './metadata.ts';
+import { wheelMetadata } from './zip.ts';
+
+/**
+ * The PyPI mirror's layout under `mirrors/pypi`:
+ *   files/<project>/<filename>            distribution files, byte-identical to upstream
+ *   files/<project>/<filename>.metadata   PEP 658 core metadata, extracted from the wheel
+ *   projects/<project>.json               the served project page: only files present on disk
+ */
+export type StoredFile = {
+  filename: string;
+  sha256: string;
+  size: number;
+  requiresPython?: string;
+  yanked: boolean | string;
+  uploadTime?: string;
+  /** sha256 of `<filename>.metadata` when the mirror serves one. */
+  metadataSha256?: string;
+};
+
+export type StoredProject = { name: string; files: StoredFile[] };
+
+export function filesDir(dir: string, normalized: string): string {
+  return join(dir, 'files', normalized);
+}
+
+export function projectFile(dir: string, normalized: string): string {
+  return join(dir, 'projects', `${normalized}.json`);
+}
+
+export async function readStoredProject(dir: string, normalized: string): Promise<StoredProject | undefined> {
+  try {
+    return JSON.parse(await readFile(projectFile(dir, normalized), 'utf8')) as StoredProject;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeStoredProject(dir: string, normalized: string, project: StoredProject): Promise<void> {
+  await writeFileAtomic(projectFile(dir, normalized), JSON.stringify(project, null, 1));
+}
+
+export async function listProjects(dir: string): Promise<string[]> {
+  const names = await readdir(join(dir, 'projects')).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort();
+}
+
+/**
+ * Make sure a wheel on disk has its PEP 658 metadata file beside it, byte-identical to the
+ * wheel's METADATA, and return its sha256. Idempotent; a wheel without METADATA gets none.
+ */
+export async function ensureWheelMetadata(path: string): Promise<string | undefined> {
+  const target = `${path}.metadata`;
+  const existing = await readFile(target).catch(() => undefined);
+  if (existing) return createHash('sha256').update(existing).digest('hex');
+  const source = await fileSource(path);
+  try {
+    const bytes = await wheelMetadata(source);
+    await writeFileAtomic(target, bytes);
+    return createHash('sha256').update(bytes).digest('hex');
+  } catch {
+    return undefined;
+  } finally {
+    await source.close();
+  }
+}
+
+export async function sizeOf(path: string): Promise<number | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  return info?.isFile() ? info.size : undefined;
+}
