@@ -3,6 +3,7 @@
  * the ratio. Timings are printed, never asserted.
  */
 import { benchNpm, type BenchRow } from './npm.ts';
+import { benchPypi } from './pypi.ts';
 
 function table(rows: BenchRow[], ratio: [string, number, number]): void {
   const width = Math.max(...rows.map((r) => r.name.length), ratio[0].length);
@@ -10,5 +11,9 @@ function table(rows: BenchRow[], ratio: [string, number, number]): void {
   console.log(`  ${ratio[0].padEnd(width)}  ${(ratio[1] / ratio[2]).toFixed(2).padStart(8)}`);
 }
 
-const npm = await benchNpm(Number(process.env.BENCH_NPM_PACKAGES ?? 1200), 20);
-table(npm, ['ratio: offline sync / verdaccio npm ci', npm[0]!.seconds, npm[1]!.seconds]);
+const only = process.env.BENCH_ONLY;
+const npm = only && only !== 'npm' ? undefined : await benchNpm(Number(process.env.BENCH_NPM_PACKAGES ?? 1200), 20);
+if (npm) table(npm, ['ratio: offline sync / verdaccio npm ci', npm[0]!.seconds, npm[1]!.seconds]);
+
+const pypi = only && only !== 'pypi' ? undefined : await benchPypi(Number(process.env.BENCH_PYPI_PROJECTS ?? 300), 20);
+if (pypi) table(pypi, ['ratio: offline sync / pip download', pypi[0]!.seconds, pypi[1]!.seconds]);

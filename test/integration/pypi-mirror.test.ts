@@ -206,3 +206,52 @@ test('the served index: PEP 691 JSON and PEP 503 HTML, redirects, yanks, Require
   const stored = JSON.parse(await readFile(join(dir, 'mirrors', 'pypi', 'projects', 'lib.json'), 'utf8'));
   assert.ok(stored.files.every((f: { size: number }) => f.size > 0));
 });
+
+test('an HTML-only index without PEP 658 metadata: dependencies come from the wheels by range requests', async () => {
+  const plain = await startIndex(projects, { json: false, metadata: false });
+  try {
+    const dir = join(work, 'html-only');
+    const cfg = await config(dir, { upstream: plain.url, packages: ['app[fast]'], python: ['3.11'], platforms: [HOST] });
+    const synced = await offline(['sync', '-c', cfg]);
+    assert.equal(synced.code, 0, synced.stdout + synced.stderr);
+    assert.deepEqual((await mirrored(dir)).map((f) => f.split('-').slice(0, 2).join('-')), ['app-1.0.0', 'extra_dep-0.1.0', 'lib-1.5.0']);
+    assert.ok(!plain.requests.some((r) => r.endsWith('.metadata')), 'no PEP 658 file was asked for');
+    const metadataFile = join(dir, 'mirrors', 'pypi', 'files', 'app', 'app-1.0.0-py3-none-any.whl.metadata');
+    assert.match(await readFile(metadataFile, 'utf8'), /Requires-Dist: lib/, 'the mirror still serves PEP 658 metadata, extracted from the wheel');
+  } finally {
+    await plain.close();
+  }
+});
+
+test('lockfiles that pin a closure are taken as they are: poetry.lock, uv.lock, Pipfile.lock', async () => {
+  const dir = join(work, 'locked');
+  await mkdir(dir, { recursive: true });
+  const app = file('app', 'app-1.0.0-');
+  const lib = file('lib', 'lib-1.0.0-');
+  const hash = (f: { bytes: Buffer }) => sha256hex(f.bytes);
+  await writeFile(join(dir, 'poetry.lock'), [
+    '[[package]]', 'name = "app"', 'version = "1.0.0"', 'description = ""', 'optional = false', 'python-versions = ">=3.8"',
+    `files = [\n    {file = "${app.filename}", hash = "sha256:${hash(app)}"},\n]`, '',
+    '[package.dependencies]', 'lib = ">=1.0,<2"', '',
+    '[[package]]', 'name = "lib"', 'version = "1.0.0"', 'description = ""', 'optional = false', 'python-versions = "*"',
+    `files = [\n    {file = "${lib.filename}", hash = "sha256:${hash(lib)}"},\n]`, '',
+    '[metadata]', 'lock-version = "2.0"', 'python-versions = "^3.11"', 'content-hash = "0"', '',
+  ].join('\n'));
+  const native = file('native', 'native-1.0.0-cp311');
+  await writeFile(join(dir, 'Pipfile.lock'), JSON.stringify({
+    _meta: { hash: { sha256: '0' }, 'pipfile-spec': 6, requires: {}, sources: [] },
+    default: { native: { hashes: [`sha256:${hash(native)}`], version: '==1.0.0' } },
+    develop: {},
+  }));
+  const tomli = file('tomli-like', 'tomli_like-1.0.0');
+  await writeFile(join(dir, 'uv.lock'), [
+    'version = 1', 'requires-python = ">=3.10"', '',
+    '[[package]]', 'name = "tomli-like"', 'version = "1.0.0"', `source = { registry = "${index.url}" }`,
+    `wheels = [\n    { url = "${index.url}../files/tomli-like/${tomli.filename}", hash = "sha256:${hash(tomli)}" },\n]`, '',
+  ].join('\n'));
+  const cfg = await config(dir, { requirements: [join(dir, 'poetry.lock'), join(dir, 'Pipfile.lock'), join(dir, 'uv.lock')], python: ['3.11'], platforms: [HOST] });
+  const synced = await offline(['sync', '-c', cfg]);
+  assert.equal(synced.code, 0, synced.stdout + synced.stderr);
+  assert.deepEqual(await mirrored(dir), [app.filename, lib.filename, native.filename, tomli.filename].sort(),
+    'exactly the pinned files: lib 1.0.0 as locked, not the newest in range');
+});

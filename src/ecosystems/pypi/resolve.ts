@@ -55,6 +55,7 @@ class Search {
   steps = 0;
   conflict: { depth: number; message: string } | undefined;
   depsCache = new Map<string, Edge[]>();
+  prefetched = new Set<string>();
 
   constructor(provider: Provider, env: MarkerEnvironment, target: Target, constraints: Requirement[]) {
     this.provider = provider;
@@ -102,7 +103,10 @@ class Search {
     const added = edge.req.extras.filter((e) => !known.has(e));
     if (added.length > 0) state.extras.set(name, new Set([...known, ...added]));
     const pin = state.pins.get(name);
-    if (!pin) return true;
+    if (!pin) {
+      this.prefetch(name, edge.req.specifier);
+      return true;
+    }
     if (edge.req.specifier && !satisfies(pin.version, edge.req.specifier)) {
       this.record(depth, `${edge.req.name}${edge.req.specifier} from ${edge.from} conflicts with ${pin.name} ${pin.version}, chosen for ${describeFrom(state, name)}`);
       return false;
@@ -139,6 +143,20 @@ class Search {
     }
     this.depsCache.set(key, edges);
     return edges;
+  }
+
+  /**
+   * Start fetching what solving `name` will need — its page, then the metadata of its likely pick —
+   * while the search goes on depth-first: the walk stays sequential, the network does not.
+   */
+  prefetch(name: string, specifier: string): void {
+    if (this.prefetched.has(name)) return;
+    this.prefetched.add(name);
+    this.provider.project(name).then((project) => {
+      if (!project) return;
+      const [best] = candidates(project, name, { specifiers: [specifier], pythonFull: `${this.target.python}.0`, ranks: this.ranks });
+      if (best) return this.provider.metadata(best.file);
+    }).catch(() => undefined); // the real request reports the error
   }
 
   record(depth: number, message: string): void {
