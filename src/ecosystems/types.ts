@@ -33,7 +33,7 @@ export type SyncContext = {
 
 /** A download's outcome as the commit step sees it. */
 export type DownloadOutcome =
-  | { item: DownloadItem; status: 'downloaded' | 'present'; bytes: number }
+  | { item: DownloadItem; status: 'downloaded' | 'present' | 'absent'; bytes: number }
   | { item: DownloadItem; status: 'failed'; failure: Failure };
 
 /** What one ecosystem wants fetched, and how to publish it once fetched. */

@@ -12,8 +12,13 @@ export type DownloadItem = {
   url: string;
   /** Absolute destination path. It appears only once verified. */
   dest: string;
-  /** SRI string the bytes must match (see `createVerifier`). */
-  integrity: string;
+  /**
+   * SRI string the bytes must match (see `createVerifier`). Absent only for files that no index
+   * gives a digest for and that the client verifies itself (a package's detached `.sig`).
+   */
+  integrity?: string;
+  /** A 404 is an answer, not a failure: the file is simply not there (an upstream without `.sig`s). */
+  optional?: boolean;
   /** Human name for progress and reports: `lodash@4.17.21`. */
   label: string;
   /** Expected size in bytes, when the index says. */
@@ -21,7 +26,7 @@ export type DownloadItem = {
   headers?: Record<string, string>;
 };
 
-export type DownloadResult = { status: 'downloaded' | 'present'; bytes: number };
+export type DownloadResult = { status: 'downloaded' | 'present' | 'absent'; bytes: number };
 
 /** Suffix of the file a download writes to before it is verified and renamed into place. */
 export const PARTIAL_SUFFIX = '.partial';
@@ -39,23 +44,29 @@ export async function download(http: Http, item: DownloadItem, onBytes: (n: numb
   await mkdir(dirname(item.dest), { recursive: true });
   const partial = item.dest + PARTIAL_SUFFIX;
   let resumed = false;
+  let absent = false;
   const bytes = await http.withRetries(item.url, async (signal) => {
     const prefix = await resumePrefix(partial, item.integrity);
     resumed = prefix.bytes > 0;
     return fetchInto(http, item, partial, prefix, signal, onBytes);
   }).catch(async (err: unknown) => {
+    if (item.optional && err instanceof UpstreamError && err.status === 404) {
+      absent = true;
+      return 0;
+    }
     if (!(err instanceof IntegrityError) || !resumed) throw err;
     // A resumed file can mix two versions of a changed upstream file: start over once.
     return http.withRetries(item.url, (signal) =>
       fetchInto(http, item, partial, { bytes: 0, verifier: createVerifier(item.integrity) }, signal, onBytes));
   });
+  if (absent) return { status: 'absent', bytes: 0 };
   await rename(partial, item.dest);
   return { status: 'downloaded', bytes };
 }
 
 type Prefix = { bytes: number; verifier: Verifier };
 
-async function resumePrefix(partial: string, integrity: string): Promise<Prefix> {
+async function resumePrefix(partial: string, integrity: string | undefined): Promise<Prefix> {
   const verifier = createVerifier(integrity);
   const info = await stat(partial).catch(() => undefined);
   if (!info || info.size === 0) return { bytes: 0, verifier };

@@ -30,6 +30,8 @@ export type Http = {
   readonly dispatcher: Dispatcher;
   /** GET a JSON document; `undefined` for 404/410. Throws `UpstreamError` after retries. */
   getJson(url: string, headers?: Record<string, string>): Promise<unknown>;
+  /** GET a binary document; `undefined` for 404/410. */
+  getBytes(url: string, headers?: Record<string, string>): Promise<Buffer | undefined>;
   /** GET a text document with its content type; `undefined` for 404/410. */
   getText(url: string, headers?: Record<string, string>): Promise<TextResponse | undefined>;
   /** Run one attempt-scoped request with retries; the callback consumes the response. */
@@ -78,7 +80,19 @@ export function createHttp(options: Partial<HttpOptions> = {}): Http {
     }
   }
 
-  async function getText(url: string, headers: Record<string, string> = {}): Promise<TextResponse | undefined> {
+  function getBytes(url: string, headers: Record<string, string> = {}): Promise<Buffer | undefined> {
+    return getBody(url, headers, async (res) => Buffer.from(await res.body.arrayBuffer()));
+  }
+
+  function getText(url: string, headers: Record<string, string> = {}): Promise<TextResponse | undefined> {
+    return getBody(url, headers, async (res) => {
+      const type = res.headers['content-type'];
+      return { contentType: (Array.isArray(type) ? type[0] : type) ?? '', text: await res.body.text() };
+    });
+  }
+
+  /** One GET with retries, the 200 body consumed inside the attempt (a reset mid-body is retried); undefined for 404/410. */
+  function getBody<T>(url: string, headers: Record<string, string>, consume: (res: Dispatcher.ResponseData) => Promise<T>): Promise<T | undefined> {
     return withRetries(url, async (signal) => {
       const res = await request(url, {
         dispatcher,
@@ -97,8 +111,7 @@ export function createHttp(options: Partial<HttpOptions> = {}): Http {
         await res.body.dump();
         throw new UpstreamError(url, res.statusCode, 'unexpected answer');
       }
-      const type = res.headers['content-type'];
-      return { contentType: (Array.isArray(type) ? type[0] : type) ?? '', text: await res.body.text() };
+      return consume(res);
     });
   }
 
@@ -112,7 +125,7 @@ export function createHttp(options: Partial<HttpOptions> = {}): Http {
     }
   }
 
-  return { options: opts, dispatcher, getJson, getText, withRetries, close: () => dispatcher.close() };
+  return { options: opts, dispatcher, getJson, getText, getBytes, withRetries, close: () => dispatcher.close() };
 }
 
 function toUpstreamError(url: string, err: unknown): Error {

@@ -1,10 +1,10 @@
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import Router from '@koa/router';
 import Koa from 'koa';
+import { sendFile } from '../../core/send-file.ts';
 import { fileVersion } from './candidates.ts';
 import { normalizeName } from './names.ts';
-import { filesDir, listProjects, readStoredProject, sizeOf, type StoredFile, type StoredProject } from './storage.ts';
+import { filesDir, listProjects, readStoredProject, type StoredFile, type StoredProject } from './storage.ts';
 
 const JSON_V1 = 'application/vnd.pypi.simple.v1+json';
 const HTML_V1 = 'application/vnd.pypi.simple.v1+html';
@@ -59,17 +59,12 @@ export function createPypiApp(dir: string): Koa {
 
   router.get('/files/:project/:filename', async (ctx) => {
     const { project, filename } = ctx.params as { project: string; filename: string };
-    if (filename.includes('/') || filename.startsWith('.')) return;
-    const path = join(filesDir(dir, project), filename);
-    const size = await sizeOf(path);
-    if (size === undefined || filename.endsWith('.partial')) {
+    const path = join(filesDir(dir, normalizeName(project)), filename);
+    const type = filename.endsWith('.metadata') ? 'text/plain' : 'application/octet-stream';
+    if (filename.startsWith('.') || filename.endsWith('.partial') || !(await sendFile(ctx, path, type))) {
       ctx.status = 404;
       ctx.body = `${filename} is not mirrored\n`;
-      return;
     }
-    ctx.type = filename.endsWith('.metadata') ? 'text/plain' : 'application/octet-stream';
-    ctx.length = size;
-    ctx.body = createReadStream(path);
   });
 
   app.use(router.routes());

@@ -1,0 +1,14 @@
+import type { Mirror } from '../types.ts';
+import { planPacman } from './plan.ts';
+import { servePacman } from './serve.ts';
+import { statusPacman } from './status.ts';
+
+/** The pacman mirror: packages resolved against the sync dbs, served as one consistent generation. */
+export const pacmanMirror: Mirror = {
+  name: 'pacman',
+  port: (config) => config.pacman.port,
+  wanted: (config) => config.pacman.packages.length > 0,
+  plan: planPacman,
+  serve: servePacman,
+  status: (_config, dir) => statusPacman(dir),
+};

@@ -1,0 +1,104 @@
+import { parseProvision, parseRelation, satisfies } from './relation.ts';
+import type { PkgDesc, Relation, RepoDb } from './types.ts';
+
+export type PacmanResolution = { packages: PkgDesc[]; problems: Array<{ item: string; message: string }> };
+
+/**
+ * Resolve `pacman.packages` against sync databases (in `pacman.repos` order) to their closure, as
+ * `pacman -S` does: a target is an exact package name (the first repo that has it wins; `repo/name`
+ * picks the repo), else a group (every member, first repo per name), else a provider; each
+ * dependency is met by a package of that name whose version satisfies it, else by the first
+ * package that provides it (versioned provisions for versioned dependencies; sonames included).
+ * Problems are collected, not thrown.
+ */
+export function resolvePacman(targets: string[], dbs: RepoDb[]): PacmanResolution {
+  const index = buildIndex(dbs);
+  const chosen = new Map<string, PkgDesc>();
+  const problems: PacmanResolution['problems'] = [];
+  const queue: Array<{ pkg: PkgDesc }> = [];
+  const add = (pkg: PkgDesc): void => {
+    if (chosen.has(pkg.name)) return;
+    chosen.set(pkg.name, pkg);
+    queue.push({ pkg });
+  };
+
+  for (const [i, target] of targets.entries()) {
+    const found = resolveTarget(target, index);
+    if (found.length === 0) problems.push({ item: `pacman.packages[${i}] "${target}"`, message: `target not found in ${dbs.map((d) => d.repo).join(', ')}` });
+    found.forEach(add);
+  }
+  while (queue.length > 0) {
+    const { pkg } = queue.shift()!;
+    for (const dep of pkg.depends) {
+      const rel = parseRelation(dep);
+      if (satisfiedBy(rel, chosen.values())) continue;
+      const provider = findSatisfier(rel, index);
+      if (provider) add(provider);
+      else problems.push({ item: `${pkg.repo}/${pkg.name} ${pkg.version}`, message: `depends on ${dep}, which no package in ${dbs.map((d) => d.repo).join(', ')} satisfies` });
+    }
+  }
+  return { packages: [...chosen.values()], problems };
+}
+
+type Index = {
+  dbs: RepoDb[];
+  /** name → package, first repo wins */
+  byName: Map<string, PkgDesc>;
+  /** every package in repo order, for provider and group searches */
+  all: PkgDesc[];
+};
+
+function buildIndex(dbs: RepoDb[]): Index {
+  const byName = new Map<string, PkgDesc>();
+  const all: PkgDesc[] = [];
+  for (const db of dbs) {
+    for (const pkg of db.packages) {
+      if (!byName.has(pkg.name)) byName.set(pkg.name, pkg);
+      all.push(pkg);
+    }
+  }
+  return { dbs, byName, all };
+}
+
+function resolveTarget(target: string, index: Index): PkgDesc[] {
+  const slash = target.indexOf('/');
+  if (slash > 0) {
+    const repo = index.dbs.find((d) => d.repo === target.slice(0, slash));
+    const rel = parseRelation(target.slice(slash + 1));
+    const pkg = repo?.packages.find((p) => p.name === rel.name && satisfies(rel, p.name, p.version));
+    return pkg ? [pkg] : [];
+  }
+  const rel = parseRelation(target);
+  const exact = index.byName.get(rel.name);
+  if (exact && satisfies(rel, exact.name, exact.version)) return [exact];
+  if (!rel.op) {
+    const members = new Map<string, PkgDesc>();
+    for (const pkg of index.all) if (pkg.groups.includes(rel.name) && !members.has(pkg.name)) members.set(pkg.name, pkg);
+    if (members.size > 0) return [...members.values()];
+  }
+  const provider = findSatisfier(rel, index);
+  return provider ? [provider] : [];
+}
+
+/** A package of the relation's name that satisfies it, else the first provider that does. */
+function findSatisfier(rel: Relation, index: Index): PkgDesc | undefined {
+  for (const db of index.dbs) {
+    const pkg = db.packages.find((p) => p.name === rel.name);
+    if (pkg && satisfies(rel, pkg.name, pkg.version)) return pkg;
+  }
+  return index.all.find((pkg) => provides(pkg, rel));
+}
+
+function provides(pkg: PkgDesc, rel: Relation): boolean {
+  return pkg.provides.some((p) => {
+    const provision = parseProvision(p);
+    return satisfies(rel, provision.name, provision.version);
+  });
+}
+
+function satisfiedBy(rel: Relation, chosen: Iterable<PkgDesc>): boolean {
+  for (const pkg of chosen) {
+    if (satisfies(rel, pkg.name, pkg.version) || provides(pkg, rel)) return true;
+  }
+  return false;
+}
