@@ -3,6 +3,7 @@
  * the ratio. Timings are printed, never asserted.
  */
 import { benchNpm, type BenchRow } from './npm.ts';
+import { benchPacman } from './pacman.ts';
 import { benchPypi } from './pypi.ts';
 
 function table(rows: BenchRow[], ratio: [string, number, number]): void {
@@ -17,3 +18,6 @@ if (npm) table(npm, ['ratio: offline sync / verdaccio npm ci', npm[0]!.seconds, 
 
 const pypi = only && only !== 'pypi' ? undefined : await benchPypi(Number(process.env.BENCH_PYPI_PROJECTS ?? 300), 20);
 if (pypi) table(pypi, ['ratio: offline sync / pip download', pypi[0]!.seconds, pypi[1]!.seconds]);
+
+const pacman = only && only !== 'pacman' ? undefined : await benchPacman(Number(process.env.BENCH_PACMAN_PACKAGES ?? 120), 20);
+if (pacman && pacman.length > 0) table(pacman, ['ratio: offline sync / sequential download', pacman[0]!.seconds, pacman[1]!.seconds]);

@@ -32,11 +32,21 @@ export function dbPath(dir: string, id: string, repo: string, arch: string): str
   return join(generationDir(dir, id), repo, 'os', arch, `${repo}.db`);
 }
 
-/** The generation being served, or undefined before the first complete sync. */
+const manifests = new Map<string, Manifest>();
+
+/**
+ * The generation being served, or undefined before the first complete sync. The pointer is read
+ * every time; a generation's manifest never changes once written, so it is read once per process.
+ */
 export async function currentManifest(dir: string): Promise<Manifest | undefined> {
   try {
     const { generation } = JSON.parse(await readFile(join(dir, CURRENT), 'utf8')) as { generation: string };
-    return JSON.parse(await readFile(join(generationDir(dir, generation), 'manifest.json'), 'utf8')) as Manifest;
+    const path = join(generationDir(dir, generation), 'manifest.json');
+    const cached = manifests.get(path);
+    if (cached) return cached;
+    const manifest = JSON.parse(await readFile(path, 'utf8')) as Manifest;
+    manifests.set(path, manifest);
+    return manifest;
   } catch {
     return undefined;
   }
