@@ -3,6 +3,7 @@ import { defaultConfigPath } from '../core/config.ts';
 import { reportError } from './common.ts';
 import { runServe } from './serve.ts';
 import { runStatus } from './status.ts';
+import { runDown, runUp } from './up.ts';
 import { runSync } from './sync.ts';
 
 /** The `offline` command line: flags and printing only; the work is in src/core. */
@@ -15,7 +16,9 @@ export function buildProgram(): Command {
 Typical use:
   offline sync          fetch everything offline.yaml names (online, before travel)
   offline serve         serve the mirrors from disk, no network needed
+  offline up -d         wire the isolated network and serve the mirrors on it (root)
   offline status        what is mirrored and what is serving
+  offline down          stop and remove the wiring
 
 Config: offline.yaml in the current directory, or -c FILE, or $OFFLINE_CONFIG.`);
 
@@ -48,6 +51,30 @@ Example, on loopback without the network wiring of \`offline up\`:
   offline serve --listen 127.0.0.1
   npm ci --registry http://127.0.0.1:4873/`)
     .action(wrap(runServe));
+
+  program.command('up')
+    .description('put the mirror address on the isolated Docker network, open exactly the mirror ports, and serve the mirrors there')
+    .addOption(config()).addOption(json())
+    .option('-d, --detach', 'return once every mirror answers; the mirrors keep serving in the background')
+    .option('--dry-run', 'print the commands and rules; change nothing')
+    .addHelpText('after', `
+Needs root and a running Docker. Creates (unless present) the internal Docker network
+network.docker_network (network.subnet, bridge network.bridge, network.address reserved), the
+interface network.interface holding network.address on that bridge (a veth pair where the kernel
+has no dummy links), and a firewall chain that accepts only the mirror ports on that address and
+drops everything else from the bridge to this host. Containers on the network then reach the
+mirrors and nothing else:
+  docker run --network no-internet … npm ci --registry http://10.1.1.254:4873/
+
+Examples:
+  sudo offline up --dry-run
+  sudo offline up -d && offline status && sudo offline down`)
+    .action(wrap(runUp));
+
+  program.command('down')
+    .description('stop the mirrors `up` started and remove exactly the network wiring it created')
+    .addOption(config()).addOption(json())
+    .action(wrap(runDown));
 
   program.command('status')
     .description('what is mirrored (counts, bytes, last sync) and which mirror ports answer')

@@ -16,5 +16,11 @@ function formatStatus(r: StatusReport): string {
     const serving = m.serving === undefined ? 'not serving' : m.serving ? `serving on ${r.listen}:${m.port}` : `not serving on port ${m.port}`;
     lines.push(`${m.name}: ${counts}; last sync ${m.lastSync ?? 'never'}; ${serving}`);
   }
+  const n = r.network;
+  lines.push(`network: ${n.up ? 'up' : 'down'}; interface ${n.interface.name} ${n.interface.exists ? `(${n.interface.addresses.join(', ') || 'no address'}${n.interface.master ? `, on ${n.interface.master}` : ''})` : 'absent'}; ` +
+    `bridge ${n.bridge.name} ${n.bridge.exists ? 'present' : 'absent'}; Docker network ${n.dockerNetwork.name} ${n.dockerNetwork.exists === undefined ? 'unknown (Docker not reachable)' : n.dockerNetwork.exists ? 'present' : 'absent'}`);
+  if (n.rules === undefined) lines.push('firewall: run as root to read the rules');
+  else lines.push(`firewall: ${n.rules.length} rule(s) in our chain, INPUT jump ${n.jump ? 'present' : 'absent'}${n.rules.map((x) => `\n  ${x}`).join('')}`);
+  if (n.mirrors) lines.push(`mirrors process: pid ${n.mirrors.pid}, ${n.mirrors.running ? 'running' : 'not running'}`);
   return `${lines.join('\n')}\n`;
 }

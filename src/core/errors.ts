@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'OFFLINE_ERR_LOCKED'
   | 'OFFLINE_ERR_COMMAND'
   | 'OFFLINE_ERR_SERVE'
-  | 'OFFLINE_ERR_RESOLVE';
+  | 'OFFLINE_ERR_RESOLVE'
+  | 'OFFLINE_ERR_NETWORK';
 
 export class OfflineError extends Error {
   readonly code: ErrorCode;
@@ -91,6 +92,13 @@ export class ResolveError extends OfflineError {
 export class ServeError extends OfflineError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('OFFLINE_ERR_SERVE', message, options);
+  }
+}
+
+/** `offline up`/`down` cannot proceed: not root, Docker down, an address or subnet collision. */
+export class NetworkError extends OfflineError {
+  constructor(message: string) {
+    super('OFFLINE_ERR_NETWORK', message);
   }
 }
 

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { MIRRORS } from '../ecosystems/index.ts';
 import type { EcosystemName, MirrorStatus } from '../ecosystems/types.ts';
 import type { Config } from './config.ts';
+import { networkStatus, type NetworkStatus } from './network-status.ts';
+import { systemRunner } from '../net/runner.ts';
 
 export type StatusReport = {
   config: string;
@@ -12,6 +14,7 @@ export type StatusReport = {
   /** Whether the listen address is on this machine (it is not until `offline up`). */
   listenAddressPresent: boolean;
   mirrors: Array<MirrorStatus & { port: number; serving: boolean | undefined }>;
+  network: NetworkStatus;
 };
 
 /**
@@ -25,7 +28,8 @@ export async function status(config: Config): Promise<StatusReport> {
     const s = await mirror.status(config, join(config.data, mirror.name));
     return { ...s, port, serving: present ? await answers(config.listen, port) : undefined };
   }));
-  return { config: config.file, data: config.data, listen: config.listen, listenAddressPresent: present, mirrors };
+  const network = await networkStatus(config, systemRunner, MIRRORS.map((m) => m.port(config)));
+  return { config: config.file, data: config.data, listen: config.listen, listenAddressPresent: present, mirrors, network };
 }
 
 export function isLocalAddress(address: string): boolean {

@@ -1,0 +1,40 @@
+import { down } from '../core/down.ts';
+import { up } from '../core/up.ts';
+import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
+
+export type UpCliOptions = CommonOptions & { detach?: boolean; dryRun?: boolean };
+
+/** `offline up`: wire the network, then serve (foreground until Ctrl-C, or detached with -d). */
+export async function runUp(opts: UpCliOptions): Promise<number> {
+  const config = await loadFromOptions(opts);
+  const report = await up({ config, detach: opts.detach, dryRun: opts.dryRun, cli: [process.execPath, ...process.execArgv, process.argv[1]!] });
+  const { serving, ...printable } = report;
+  if (opts.json) process.stdout.write(`${JSON.stringify(printable, null, 2)}\n`);
+  else if (report.dryRun) {
+    process.stdout.write(`offline up would run (each only where not already so):\n${report.commands!.map((c) => `  ${c.join(' ')}`).join('\n')}\n`);
+    process.stdout.write(`and serve the mirrors on ${report.plan.network.address}: ports ${report.plan.ports.join(', ')}\n`);
+  } else {
+    for (const step of report.steps) process.stdout.write(`${step}\n`);
+    if (report.steps.length === 0) process.stdout.write('network already up: nothing to change\n');
+    for (const m of report.mirrors) process.stdout.write(`${m.name} mirror: ${m.url}\n`);
+    if (report.alreadyServing) process.stdout.write(`mirrors already serving (pid ${report.pid})\n`);
+    else if (opts.detach) process.stdout.write(`mirrors serving in the background (pid ${report.pid}); \`offline down\` stops them and removes the wiring\n`);
+    else process.stdout.write('serving from disk only; Ctrl-C stops the mirrors (the wiring stays until `offline down`)\n');
+  }
+  if (!serving) return EXIT.ok;
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await serving.close();
+  return EXIT.ok;
+}
+
+/** `offline down`: stop the mirrors and remove exactly what `up` created. */
+export async function runDown(opts: CommonOptions): Promise<number> {
+  const config = await loadFromOptions(opts);
+  const report = await down({ config });
+  if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else for (const step of report.steps) process.stdout.write(`${step}\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,29 @@
+import { unwire } from '../net/apply.ts';
+import { systemRunner, type Runner } from '../net/runner.ts';
+import { isAlive, readState } from '../net/state.ts';
+import type { Config } from './config.ts';
+import { NetworkError } from './errors.ts';
+import { planFor } from './up.ts';
+
+export type DownReport = { steps: string[]; stopped?: number };
+
+/**
+ * Stop the mirrors `up` started and remove exactly the wiring it created. Idempotent: a second
+ * `down`, or one after a crash, removes what is left and nothing else.
+ */
+export async function down(options: { config: Config; run?: Runner; uid?: number }): Promise<DownReport> {
+  const run = options.run ?? systemRunner;
+  if ((options.uid ?? process.getuid?.()) !== 0) throw new NetworkError('offline down removes network interfaces and firewall rules: run it as root (sudo offline down)');
+  const state = await readState(options.config.data);
+  const pid = state?.mirrors?.pid;
+  let stopped: number | undefined;
+  if (pid && pid !== process.pid && isAlive(pid)) {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    stopped = pid;
+  }
+  const steps = await unwire(run, options.config.data, planFor(options.config));
+  if (stopped) steps.unshift(`stopped the mirrors (pid ${stopped})`);
+  return { steps, stopped };
+}

@@ -1,0 +1,91 @@
+import { NetworkError } from '../core/errors.ts';
+import { formatIp, parseCidr } from './cidr.ts';
+import { deleteChain, deleteRule, ensureChain, ensureRule, ruleArgs } from './iptables.ts';
+import { configureLink, createLink, deleteLink, linkExists, linkKind, routeDevice } from './links.ts';
+import { dockerNetworkArgs, type NetworkPlan } from './plan.ts';
+import { must, type Runner } from './runner.ts';
+import { readState, removeState, writeState, type NetworkState } from './state.ts';
+
+export type Step = string;
+
+/**
+ * Make the system match the plan: the internal Docker network, the mirror interface with its
+ * address on the bridge, the subnet routed through the bridge, our chain and the INPUT jump.
+ * Idempotent: a second run changes nothing and says so. What it creates is recorded in the state
+ * file before it is created. Returns what it did.
+ */
+export async function wire(run: Runner, data: string, plan: NetworkPlan): Promise<Step[]> {
+  const steps: Step[] = [];
+  const state: NetworkState = (await readState(data)) ?? { plan, created: {} };
+  state.plan = plan;
+  if ((await run(['docker', 'network', 'inspect', plan.network.name])).code !== 0) {
+    state.created.network = true;
+    await writeState(data, state);
+    await must(run, dockerNetworkArgs(plan));
+    steps.push(`created the internal Docker network ${plan.network.name} (${plan.network.subnet}, bridge ${plan.network.bridge})`);
+  }
+  if (!(await linkExists(run, plan.link.name))) {
+    state.created.link = 'pending';
+    await writeState(data, state);
+    state.created.link = await createLink(run, plan);
+    await writeState(data, state);
+    steps.push(state.created.link === 'dummy'
+      ? `created the dummy interface ${plan.link.name}`
+      : `created ${plan.link.name} as a veth pair (peer ${plan.link.peer}): this kernel has no dummy link type`);
+  } else if (!state.created.link) {
+    throw new NetworkError(`the interface ${plan.link.name} exists and was not created by offline up; remove it or set network.interface to another name`);
+  }
+  if (state.created.link === 'pending') state.created.link = await linkKind(run, plan.link.name);
+  const kind = state.created.link ?? 'dummy';
+  await configureLink(run, plan, kind);
+  const probe = formatIp(parseCidr(plan.network.subnet)!.network + 2);
+  const device = await routeDevice(run, probe);
+  if (device !== plan.network.bridge) {
+    throw new NetworkError(`the host routes ${plan.network.subnet} through ${device ?? 'nothing'}, not the bridge ${plan.network.bridge}; check \`ip route\``);
+  }
+  if (await ensureChain(run, 'filter', plan.chain, plan.rules)) steps.push(`set the chain ${plan.chain}: accept ${plan.ports.join(', ')} on ${plan.network.address}, drop the rest from ${plan.network.bridge}`);
+  if (await ensureRule(run, plan.jump, 'insert')) steps.push(`inserted INPUT -i ${plan.network.bridge} -j ${plan.chain}`);
+  await writeState(data, state);
+  return steps;
+}
+
+/**
+ * Remove what `wire` created, and only that: the jump and our chain always (they are ours by
+ * name), the interface and the Docker network only when the state says offline created them.
+ * Harmless when there is nothing to remove.
+ */
+export async function unwire(run: Runner, data: string, fallback: NetworkPlan): Promise<Step[]> {
+  const state = await readState(data);
+  const plan = state?.plan ?? fallback;
+  const steps: Step[] = [];
+  await deleteRule(run, plan.jump);
+  await deleteChain(run, 'filter', plan.chain);
+  steps.push(`removed the chain ${plan.chain} and its INPUT jump (if present)`);
+  if (state?.created.link && (await linkExists(run, plan.link.name))) {
+    await deleteLink(run, plan.link.name);
+    steps.push(`removed the interface ${plan.link.name}`);
+  }
+  if (state?.created.network && (await run(['docker', 'network', 'inspect', plan.network.name])).code === 0) {
+    const removed = await run(['docker', 'network', 'rm', plan.network.name]);
+    if (removed.code !== 0) {
+      throw new NetworkError(`cannot remove the Docker network ${plan.network.name}: ${removed.stderr.trim()}; stop the containers attached to it and run offline down again`);
+    }
+    steps.push(`removed the Docker network ${plan.network.name}`);
+  }
+  await removeState(data);
+  return steps;
+}
+
+/** The commands `wire` runs on a machine where none of it exists yet, for `--dry-run`. */
+export function planCommands(plan: NetworkPlan): string[][] {
+  return [
+    dockerNetworkArgs(plan),
+    ['ip', 'link', 'add', plan.link.name, 'type', 'dummy'],
+    ['ip', 'addr', 'add', `${plan.link.address}/32`, 'dev', plan.link.name],
+    ['ip', 'link', 'set', 'dev', plan.link.name, 'master', plan.link.bridge],
+    ['ip', 'link', 'set', 'dev', plan.link.name, 'up'],
+    ['iptables', '--wait', '-t', 'filter', '-N', plan.chain],
+    ...plan.rules.map((r) => ruleArgs(r, '-A')),
+    ruleArgs(plan.jump, '-I'),
+  ];
+}

@@ -1,0 +1,152 @@
+/**
+ * `offline up` and `offline down` on the real machine: Docker 26, iptables, a veth (or dummy)
+ * link. From containers on the isolated network, only the mirror ports on the mirror address
+ * answer: not a host service (through the mirror address or the bridge's gateway), not a
+ * namespace playing the internet — even for a container that adds its own default route — and a
+ * real `npm ci` against the npm mirror succeeds. `down` leaves iptables and links as they were.
+ */
+import assert from 'node:assert/strict';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { stringify } from 'yaml';
+import { dockerMissing, dockerRun, ensureTestImage } from '../helpers/docker.ts';
+import { startInternet, type Internet } from '../helpers/internet.ts';
+import { makeTree, rootDependencies, startRegistry, type FixtureRegistry } from '../helpers/npm-fixtures.ts';
+import { makeProjects } from '../helpers/npm-projects.ts';
+import { offline } from '../helpers/offline-cli.ts';
+import { run } from '../helpers/run.ts';
+
+const missing = await dockerMissing();
+const NET = { interface: 'offsys0', address: '10.252.7.254', docker_network: 'offline-system-test', subnet: '10.252.7.0/24', bridge: 'br-offsys' };
+const GATEWAY = '10.252.7.1';
+const PORTS = { npm: 24873, pypi: 23141, pacman: 29129 };
+
+let work: string;
+let config: string;
+let image: string;
+let registry: FixtureRegistry;
+let project: string;
+let internet: Internet;
+let hostService: Server;
+let initial: Snapshot;
+
+type Snapshot = { filter: string; nat: string; links: string };
+
+/** iptables (filter, nat) and links, without counters and indexes that change on their own. */
+async function snapshot(): Promise<Snapshot> {
+  const save = async (table: string) => (await run('iptables-save', ['-t', table])).stdout
+    .split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/ \[\d+:\d+\]$/, '')).join('\n');
+  const links = (await run('ip', ['-o', 'link'])).stdout.split('\n').filter(Boolean)
+    .map((l) => l.replace(/^\d+: /, '').split(':')[0]!).sort().join('\n');
+  return { filter: await save('filter'), nat: await save('nat'), links };
+}
+
+before(async () => {
+  if (missing) return;
+  work = await mkdtemp(join(tmpdir(), 'offline-up-'));
+  image = await ensureTestImage();
+  const tree = makeTree({ packages: 60 });
+  registry = await startRegistry(tree);
+  const projects = await makeProjects(registry.url, join(work, 'projects'), { dependencies: rootDependencies(tree) });
+  project = join(work, 'project');
+  await cp(projects['npm-v3'], project, { recursive: true });
+  await cp(join(project, 'package-lock.npm.json'), join(project, 'package-lock.json'));
+  config = join(work, 'offline.yaml');
+  await writeFile(config, stringify({
+    data: './mirrors',
+    npm: { port: PORTS.npm, upstream: registry.url, lockfiles: [join(project, 'package-lock.json')] },
+    pypi: { port: PORTS.pypi }, pacman: { port: PORTS.pacman },
+    network: NET,
+  }));
+  const synced = await offline(['sync', '-c', config]);
+  assert.equal(synced.code, 0, synced.stdout + synced.stderr);
+  internet = await startInternet();
+  hostService = createServer((_, res) => res.end('host service\n'));
+  await new Promise<void>((r) => hostService.listen(0, '0.0.0.0', r));
+  initial = await snapshot();
+});
+
+after(async () => {
+  if (missing) return;
+  await offline(['down', '-c', config]).catch(() => undefined);
+  hostService?.close();
+  await internet?.close();
+  await registry?.close();
+  if (work && !process.env.OFFLINE_TEST_KEEP) await rm(work, { recursive: true, force: true });
+});
+
+/** Run `node -e` probes in a container on the isolated network; returns `url → status | error`. */
+async function probe(urls: string[], opts: { defaultRoute?: boolean } = {}): Promise<Record<string, string>> {
+  const script = `Promise.all(${JSON.stringify(urls)}.map((u) => fetch(u, { signal: AbortSignal.timeout(3000) })
+    .then((r) => [u, String(r.status)], (e) => [u, 'failed ' + (e.cause?.code ?? e.name)])))
+    .then((r) => console.log(JSON.stringify(Object.fromEntries(r))))`;
+  const route = opts.defaultRoute ? `ip route add default via ${GATEWAY} && ` : '';
+  const caps = opts.defaultRoute ? ['--cap-add', 'NET_ADMIN'] : [];
+  const r = await dockerRun([...caps, '--network', NET.docker_network, image, 'sh', '-c', `${route}node -e '${script.replace(/'/g, `'"'"'`)}'`], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
+test('up -d serves every mirror port on the mirror address to the isolated network, and nothing else', async (t) => {
+  if (missing) return t.skip(missing);
+  const upped = await offline(['up', '-d', '-c', config]);
+  assert.equal(upped.code, 0, upped.stdout + upped.stderr);
+  assert.match(upped.stdout, /mirrors serving in the background/);
+
+  const hostPort = (hostService.address() as AddressInfo).port;
+  const mirrors = Object.values(PORTS).map((p) => `http://${NET.address}:${p}/`);
+  const closed = [`http://${NET.address}:${hostPort}/`, `http://${GATEWAY}:${hostPort}/`, `http://${GATEWAY}:${PORTS.npm}/`];
+  const outside = `http://${internet.address}:${internet.port}/`;
+  const seen = await probe([...mirrors, ...closed, outside]);
+  for (const url of mirrors) assert.match(seen[url]!, /^\d{3}$/, `${url} answers: ${seen[url]}`);
+  for (const url of [...closed, outside]) assert.match(seen[url]!, /^failed/, `${url} must be unreachable: ${seen[url]}`);
+
+  const routed = await probe([...closed, outside], { defaultRoute: true });
+  for (const url of [...closed, outside]) assert.match(routed[url]!, /^failed/, `${url} must stay unreachable with a default route: ${routed[url]}`);
+});
+
+test('up -d twice leaves one copy of each rule', async (t) => {
+  if (missing) return t.skip(missing);
+  const first = await snapshot();
+  const again = await offline(['up', '-d', '-c', config]);
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  assert.match(again.stdout, /network already up: nothing to change/);
+  assert.equal((await snapshot()).filter, first.filter);
+  const jumps = first.filter.split('\n').filter((l) => l === `-A INPUT -i ${NET.bridge} -j OFFLINE-${NET.bridge}`);
+  assert.equal(jumps.length, 1);
+  const status = JSON.parse((await offline(['status', '-c', config, '--json'])).stdout);
+  assert.equal(status.network.up, true);
+  assert.ok(status.network.interface.addresses.includes(`${NET.address}/32`));
+  assert.equal(status.network.rules.length, 5);
+  assert.ok(status.mirrors.every((m: { serving: boolean }) => m.serving));
+});
+
+test('a real npm ci in a container on the isolated network installs from the npm mirror', async (t) => {
+  if (missing) return t.skip(missing);
+  const copy = join(work, 'ci-project');
+  await cp(project, copy, { recursive: true });
+  await rm(join(copy, 'node_modules'), { recursive: true, force: true });
+  await mkdir(join(copy, '.cache'), { recursive: true });
+  const r = await dockerRun([
+    '--network', NET.docker_network, '-v', `${copy}:/work`, '-w', '/work', '-e', 'HOME=/work', image,
+    'npm', 'ci', '--registry', `http://${NET.address}:${PORTS.npm}/`, '--cache', '/work/.cache', '--ignore-scripts', '--no-audit', '--no-fund',
+  ], { timeoutMs: 300_000 });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, /added \d+ packages/);
+});
+
+test('down leaves iptables (filter and nat) and the links exactly as they were; down twice is harmless', async (t) => {
+  if (missing) return t.skip(missing);
+  const downed = await offline(['down', '-c', config]);
+  assert.equal(downed.code, 0, downed.stdout + downed.stderr);
+  const after = await snapshot();
+  assert.equal(after.filter, initial.filter);
+  assert.equal(after.nat, initial.nat);
+  assert.equal(after.links, initial.links);
+  assert.equal((await offline(['down', '-c', config])).code, 0);
+  assert.equal((await run('docker', ['network', 'inspect', NET.docker_network])).code, 1, 'the network up created is gone');
+});

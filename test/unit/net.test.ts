@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { NetworkError } from '../../src/core/errors.ts';
+import { planCommands, unwire, wire } from '../../src/net/apply.ts';
+import { chainName, networkPlan, validateNetwork } from '../../src/net/plan.ts';
+import { preflight } from '../../src/net/preflight.ts';
+import { statePath } from '../../src/net/state.ts';
+import { fakeSystem } from '../helpers/fake-system.ts';
+
+const defaults = { interface: 'offline0', address: '10.1.1.254', docker_network: 'no-internet', subnet: '10.1.1.0/24', bridge: 'br-offline' };
+
+test('the rule plan: established, one accept per mirror port on the mirror address, then drop; jumped to from INPUT for the bridge', () => {
+  const plan = networkPlan(defaults, [4873, 3141, 9129, 4873]);
+  assert.equal(plan.chain, 'OFFLINE-br-offline');
+  assert.deepEqual(plan.jump, { table: 'filter', chain: 'INPUT', spec: ['-i', 'br-offline', '-j', 'OFFLINE-br-offline'] });
+  assert.deepEqual(plan.rules.map((r) => r.spec.join(' ')), [
+    '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+    '-d 10.1.1.254/32 -p tcp -m tcp --dport 3141 -j ACCEPT',
+    '-d 10.1.1.254/32 -p tcp -m tcp --dport 4873 -j ACCEPT',
+    '-d 10.1.1.254/32 -p tcp -m tcp --dport 9129 -j ACCEPT',
+    '-j DROP',
+  ]);
+  assert.equal(plan.network.gateway, '10.1.1.1');
+  const other = networkPlan({ ...defaults, bridge: 'br-very-long-nm', address: '172.30.0.10', subnet: '172.30.0.0/16' }, [5000]);
+  assert.equal(other.chain, 'OFFLINE-br-very-long-nm');
+  assert.equal(other.network.gateway, '172.30.0.1');
+  assert.deepEqual(other.rules[1]!.spec.slice(0, 2), ['-d', '172.30.0.10/32']);
+  assert.ok(chainName('x'.repeat(40)).length <= 28);
+});
+
+test('the dry-run commands are the plan, in order, with --wait on every iptables call', () => {
+  const commands = planCommands(networkPlan(defaults, [4873]));
+  assert.match(commands[0]!.join(' '), /^docker network create --driver bridge --internal --subnet 10\.1\.1\.0\/24 --gateway 10\.1\.1\.1 --aux-address offline-mirror=10\.1\.1\.254 --opt com\.docker\.network\.bridge\.name=br-offline .* no-internet$/);
+  assert.ok(commands.filter((c) => c[0] === 'iptables').every((c) => c[1] === '--wait'));
+  assert.deepEqual(commands.at(-1), ['iptables', '--wait', '-t', 'filter', '-I', 'INPUT', '-i', 'br-offline', '-j', 'OFFLINE-br-offline']);
+});
+
+test('an address outside the subnet is refused with the reason; so are the gateway and the broadcast address', () => {
+  const [outside] = validateNetwork({ ...defaults, address: '10.1.2.1' });
+  assert.match(outside!, /^network\.address: 10\.1\.2\.1 is outside network\.subnet 10\.1\.1\.0\/24\. .*no default route \(Docker 25 and later\).*10\.1\.1\.254/);
+  assert.match(validateNetwork({ ...defaults, address: '10.1.1.1' })[0]!, /gateway/);
+  assert.match(validateNetwork({ ...defaults, address: '10.1.1.255' })[0]!, /broadcast/);
+  assert.deepEqual(validateNetwork(defaults), []);
+});
+
+test('wire creates the network, a veth where there is no dummy type, the rules; a second wire changes nothing', async () => {
+  const sys = fakeSystem({ dummy: false });
+  const data = await mkdtemp(join(tmpdir(), 'net-'));
+  const plan = networkPlan(defaults, [4873, 3141]);
+  const steps = await wire(sys.run, data, plan);
+  assert.equal(steps.length, 4);
+  assert.match(steps[1]!, /veth pair .*no dummy link type/);
+  assert.equal(sys.networks.get('no-internet')!.bridge, 'br-offline');
+  assert.deepEqual(sys.links.get('offline0'), { kind: 'veth', addrs: ['10.1.1.254/32'], master: 'br-offline', up: true });
+  assert.equal(sys.links.get('offline0p')!.up, true);
+  assert.deepEqual(sys.chains.get('INPUT'), ['-i br-offline -j OFFLINE-br-offline']);
+  const iptablesCalls = sys.calls.filter((c) => c[0] === 'iptables');
+  assert.ok(iptablesCalls.every((c) => c[1] === '--wait'));
+  const jumpCheck = iptablesCalls.findIndex((c) => c[4] === '-C' && c[5] === 'INPUT');
+  const jumpInsert = iptablesCalls.findIndex((c) => c[4] === '-I');
+  assert.ok(jumpCheck >= 0 && jumpCheck < jumpInsert, 'rules are checked (-C) before they are added');
+
+  const again = await wire(sys.run, data, plan);
+  assert.deepEqual(again, []);
+  assert.deepEqual(sys.chains.get('INPUT'), ['-i br-offline -j OFFLINE-br-offline'], 'one copy of the jump');
+  assert.equal(sys.chains.get('OFFLINE-br-offline')!.length, 4, 'one copy of each rule');
+  assert.deepEqual(sys.links.get('offline0')!.addrs, ['10.1.1.254/32']);
+
+  const dummy = fakeSystem({ dummy: true });
+  assert.match((await wire(dummy.run, await mkdtemp(join(tmpdir(), 'net-')), plan))[1]!, /created the dummy interface offline0/);
+});
+
+test('unwire removes exactly what wire created, and is harmless twice', async () => {
+  const sys = fakeSystem();
+  const data = await mkdtemp(join(tmpdir(), 'net-'));
+  sys.networks.set('keep-me', { name: 'keep-me', subnet: '172.18.0.0/16', gateway: '172.18.0.1', bridge: 'br-keep', internal: false, aux: [], containers: [] });
+  sys.chains.get('INPUT')!.push('-i eth0 -p tcp --dport 22 -j ACCEPT');
+  const plan = networkPlan(defaults, [4873]);
+  await wire(sys.run, data, plan);
+  await unwire(sys.run, data, plan);
+  assert.deepEqual([...sys.networks.keys()], ['keep-me']);
+  assert.deepEqual([...sys.links.keys()], []);
+  assert.deepEqual([...sys.chains.keys()], ['INPUT']);
+  assert.deepEqual(sys.chains.get('INPUT'), ['-i eth0 -p tcp --dport 22 -j ACCEPT']);
+  await unwire(sys.run, data, plan);
+  await assert.rejects(readFile(statePath(data)), /ENOENT/);
+});
+
+test('a Docker network that existed before up is used, never removed; a foreign interface is refused', async () => {
+  const sys = fakeSystem();
+  const data = await mkdtemp(join(tmpdir(), 'net-'));
+  const plan = networkPlan(defaults, [4873]);
+  sys.networks.set('no-internet', { name: 'no-internet', subnet: '10.1.1.0/24', gateway: '10.1.1.1', bridge: 'br-offline', internal: true, aux: ['10.1.1.254'], containers: [] });
+  await wire(sys.run, data, plan);
+  await unwire(sys.run, data, plan);
+  assert.ok(sys.networks.has('no-internet'));
+
+  const foreign = fakeSystem();
+  foreign.links.set('offline0', { kind: 'dummy', addrs: [], up: true });
+  await assert.rejects(wire(foreign.run, await mkdtemp(join(tmpdir(), 'net-')), plan), /offline0 exists and was not created by offline up/);
+});
+
+test('down after a crash half-way through up still cleans up what was recorded', async () => {
+  const sys = fakeSystem();
+  const data = await mkdtemp(join(tmpdir(), 'net-'));
+  const plan = networkPlan(defaults, [4873]);
+  const crashing: typeof sys.run = async (argv) => {
+    if (argv[0] === 'iptables' && argv[4] === '-N') throw new Error('killed');
+    return sys.run(argv);
+  };
+  await assert.rejects(wire(crashing, data, plan), /killed/);
+  assert.ok(sys.links.has('offline0') && sys.networks.has('no-internet'));
+  await unwire(sys.run, data, plan);
+  assert.equal(sys.links.size, 0);
+  assert.equal(sys.networks.size, 0);
+});
+
+test('preflight refuses: not root, Docker down, overlapping networks and routes, a used address', async () => {
+  const plan = networkPlan(defaults, [4873]);
+  await assert.rejects(preflight(fakeSystem().run, plan, 1000), /run it as root/);
+  await assert.rejects(preflight(fakeSystem({ docker: false }).run, plan, 0), (e: unknown) => e instanceof NetworkError && /Docker is not running/.test(e.message));
+
+  const overlap = fakeSystem();
+  overlap.networks.set('other', { name: 'other', subnet: '10.1.0.0/16', gateway: '10.1.0.1', bridge: 'br-o', internal: false, aux: [], containers: [] });
+  await assert.rejects(preflight(overlap.run, plan, 0), /overlaps 10\.1\.0\.0\/16 of the Docker network other/);
+
+  const route = fakeSystem();
+  route.routes.push({ prefix: '10.1.1.0/25', dev: 'wlan0' });
+  await assert.rejects(preflight(route.run, plan, 0), /collides with the route 10\.1\.1\.0\/25 via wlan0/);
+
+  const mismatch = fakeSystem();
+  mismatch.networks.set('no-internet', { name: 'no-internet', subnet: '10.9.0.0/24', gateway: '10.9.0.1', internal: true, aux: [], containers: [] });
+  await assert.rejects(preflight(mismatch.run, plan, 0), /exists with subnet 10\.9\.0\.0\/24.*docker network rm no-internet/);
+
+  const used = fakeSystem();
+  used.networks.set('no-internet', { name: 'no-internet', subnet: '10.1.1.0/24', gateway: '10.1.1.1', bridge: 'br-offline', internal: true, aux: [], containers: ['10.1.1.254'] });
+  await assert.rejects(preflight(used.run, plan, 0), /10\.1\.1\.254 is used by a container/);
+
+  await preflight(fakeSystem().run, plan, 0);
+});
