@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { MIRRORS, PENDING } from '../ecosystems/index.ts';
+import { MIRRORS } from '../ecosystems/index.ts';
 import type { DownloadOutcome, EcosystemName, Failure, Mirror, MirrorPlan, Note } from '../ecosystems/types.ts';
 import { download, type DownloadItem } from '../engine/download.ts';
 import { createHttp, type HttpOptions } from '../engine/http.ts';
@@ -60,10 +60,6 @@ export async function sync(options: SyncOptions): Promise<SyncReport> {
     ok: true, startedAt: new Date(started).toISOString(), durationMs: 0, ecosystems: [], failures: [], notes: [], interrupted: false,
   };
   try {
-    for (const pending of PENDING) {
-      const n = pending.inputs(config);
-      if (n > 0) report.notes.push({ ecosystem: pending.name, message: `the ${pending.name} mirror is not implemented yet; ${n} input(s) not synced` });
-    }
     const mirrors = MIRRORS.filter((m) => m.wanted(config));
     const plans: Array<{ mirror: Mirror; plan: MirrorPlan }> = [];
     for (const mirror of mirrors) {

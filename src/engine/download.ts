@@ -24,6 +24,11 @@ export type DownloadItem = {
   /** Expected size in bytes, when the index says. */
   size?: number;
   headers?: Record<string, string>;
+  /**
+   * Headers that authorize the GET (a registry's bearer token), asked for on every attempt; after
+   * a 401 it is asked again with `refresh` so an expired token is replaced once.
+   */
+  authorize?: (refresh: boolean) => Promise<Record<string, string>>;
 };
 
 export type DownloadResult = { status: 'downloaded' | 'present' | 'absent'; bytes: number };
@@ -45,10 +50,11 @@ export async function download(http: Http, item: DownloadItem, onBytes: (n: numb
   const partial = item.dest + PARTIAL_SUFFIX;
   let resumed = false;
   let absent = false;
+  const auth = { refresh: false, refreshed: false };
   const bytes = await http.withRetries(item.url, async (signal) => {
     const prefix = await resumePrefix(partial, item.integrity);
     resumed = prefix.bytes > 0;
-    return fetchInto(http, item, partial, prefix, signal, onBytes);
+    return fetchInto(http, item, partial, prefix, signal, onBytes, auth);
   }).catch(async (err: unknown) => {
     if (item.optional && err instanceof UpstreamError && err.status === 404) {
       absent = true;
@@ -57,7 +63,7 @@ export async function download(http: Http, item: DownloadItem, onBytes: (n: numb
     if (!(err instanceof IntegrityError) || !resumed) throw err;
     // A resumed file can mix two versions of a changed upstream file: start over once.
     return http.withRetries(item.url, (signal) =>
-      fetchInto(http, item, partial, { bytes: 0, verifier: createVerifier(item.integrity) }, signal, onBytes));
+      fetchInto(http, item, partial, { bytes: 0, verifier: createVerifier(item.integrity) }, signal, onBytes, auth));
   });
   if (absent) return { status: 'absent', bytes: 0 };
   await rename(partial, item.dest);
@@ -74,12 +80,21 @@ async function resumePrefix(partial: string, integrity: string | undefined): Pro
   return { bytes: info.size, verifier };
 }
 
+type AuthState = { refresh: boolean; refreshed: boolean };
+
 async function fetchInto(
-  http: Http, item: DownloadItem, partial: string, prefix: Prefix, signal: AbortSignal, onBytes: (n: number) => void,
+  http: Http, item: DownloadItem, partial: string, prefix: Prefix, signal: AbortSignal, onBytes: (n: number) => void, auth: AuthState,
 ): Promise<number> {
-  const headers: Record<string, string> = { 'user-agent': http.options.userAgent, ...item.headers };
+  const authorization = item.authorize ? await item.authorize(auth.refresh) : {};
+  auth.refresh = false;
+  const headers: Record<string, string> = { 'user-agent': http.options.userAgent, ...item.headers, ...authorization };
   if (prefix.bytes > 0) headers.range = `bytes=${prefix.bytes}-`;
   const res = await request(item.url, { dispatcher: http.dispatcher, signal, headers });
+  if (res.statusCode === 401 && item.authorize && !auth.refreshed) {
+    await res.body.dump();
+    auth.refresh = auth.refreshed = true;
+    throw new RetryableStatus(401, '0');
+  }
   if (res.statusCode === 416 && prefix.bytes > 0) {
     await res.body.dump();
     await rm(partial, { force: true });

@@ -23,7 +23,7 @@ import { run } from '../helpers/run.ts';
 const missing = await dockerMissing();
 const NET = { interface: 'offsys0', address: '10.252.7.254', docker_network: 'offline-system-test', subnet: '10.252.7.0/24', bridge: 'br-offsys' };
 const GATEWAY = '10.252.7.1';
-const PORTS = { npm: 24873, pypi: 23141, pacman: 29129 };
+const PORTS = { npm: 24873, pypi: 23141, pacman: 29129, docker: 25000 };
 
 let work: string;
 let config: string;
@@ -59,7 +59,7 @@ before(async () => {
   await writeFile(config, stringify({
     data: './mirrors',
     npm: { port: PORTS.npm, upstream: registry.url, lockfiles: [join(project, 'package-lock.json')] },
-    pypi: { port: PORTS.pypi }, pacman: { port: PORTS.pacman },
+    pypi: { port: PORTS.pypi }, pacman: { port: PORTS.pacman }, docker: { port: PORTS.docker },
     network: NET,
   }));
   const synced = await offline(['sync', '-c', config]);
@@ -121,7 +121,7 @@ test('up -d twice leaves one copy of each rule', async (t) => {
   const status = JSON.parse((await offline(['status', '-c', config, '--json'])).stdout);
   assert.equal(status.network.up, true);
   assert.ok(status.network.interface.addresses.includes(`${NET.address}/32`));
-  assert.equal(status.network.rules.length, 5);
+  assert.equal(status.network.rules.length, 2 + Object.keys(PORTS).length);
   assert.ok(status.mirrors.every((m: { serving: boolean }) => m.serving));
 });
 

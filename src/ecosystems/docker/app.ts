@@ -1,0 +1,87 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import Koa from 'koa';
+import { sendFile } from '../../core/send-file.ts';
+import { blobPath, readRepository, type RepositoryIndex } from './store.ts';
+
+const ROUTE = /^\/v2\/(.+)\/(manifests|blobs|tags)\/([^/]+)$/;
+
+/**
+ * The read side of the OCI distribution API over the store, built and not started: `/v2/`,
+ * manifests and blobs by tag or digest with GET and HEAD (`Docker-Content-Digest`, exact
+ * `Content-Type` and `Content-Length`, Range on blobs), `tags/list`. Names are registry-qualified
+ * (`ghcr.io/org/app`) or plain Docker Hub names (`library/node`, or `node`), so the mirror works as
+ * a dockerd `registry-mirrors` entry; containerd's `?ns=<registry>` is honoured. Anything not
+ * mirrored — an image, a tag, an unselected platform's manifest — is a 404 at once.
+ */
+export function createDockerApp(dir: string): Koa {
+  const app = new Koa();
+  app.use(async (ctx, next) => {
+    ctx.set('Docker-Distribution-API-Version', 'registry/2.0');
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return error(ctx, 405, 'UNSUPPORTED', 'this mirror is read-only');
+    await next();
+  });
+  app.use(async (ctx) => {
+    if (ctx.path === '/v2/' || ctx.path === '/v2') {
+      ctx.type = 'application/json';
+      ctx.body = '{}';
+      return;
+    }
+    const m = ROUTE.exec(ctx.path);
+    if (!m) return error(ctx, 404, 'NOT_FOUND', 'not a distribution API path');
+    const [, name, kind, ref] = m as unknown as [string, string, string, string];
+    const repo = await resolveRepository(dir, name, typeof ctx.query.ns === 'string' ? ctx.query.ns : undefined);
+    if (!repo) return error(ctx, 404, 'NAME_UNKNOWN', `${name} is not mirrored`);
+    if (kind === 'tags' && ref === 'list') {
+      ctx.type = 'application/json';
+      ctx.body = { name, tags: Object.keys(repo.tags).sort() };
+      return;
+    }
+    if (kind === 'manifests') return manifest(ctx, dir, repo, ref);
+    if (kind === 'blobs') return blob(ctx, dir, ref);
+    error(ctx, 404, 'NOT_FOUND', 'not a distribution API path');
+  });
+  return app;
+}
+
+/** `ghcr.io/org/app` → that registry; `library/node` and `node` → Docker Hub (`?ns=` wins). */
+export async function resolveRepository(dir: string, name: string, ns: string | undefined): Promise<RepositoryIndex | undefined> {
+  const parts = name.split('/');
+  if (ns) return readRepository(dir, ns === 'index.docker.io' ? 'docker.io' : ns, name);
+  if (parts.length > 1 && (/[.:]/.test(parts[0]!) || parts[0] === 'localhost')) {
+    const registry = parts.shift()!;
+    const qualified = await readRepository(dir, registry, parts.join('/'));
+    if (qualified) return qualified;
+    if (registry !== 'docker.io' || parts.length > 1) return undefined;
+    return readRepository(dir, 'docker.io', `library/${parts[0]}`);
+  }
+  return readRepository(dir, 'docker.io', parts.length === 1 ? `library/${name}` : name);
+}
+
+async function manifest(ctx: Koa.Context, dir: string, repo: RepositoryIndex, ref: string): Promise<void> {
+  const digest = ref.startsWith('sha256:') ? ref : repo.tags[ref];
+  const entry = digest ? repo.manifests[digest] : undefined;
+  if (!digest || !entry) return error(ctx, 404, 'MANIFEST_UNKNOWN', `${repo.registry}/${repo.repository}:${ref} is not mirrored (for an index: only the selected platforms are)`);
+  const path = blobPath(dir, digest);
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return error(ctx, 404, 'MANIFEST_UNKNOWN', `${digest} is missing from the store`);
+  ctx.set('Docker-Content-Digest', digest);
+  ctx.type = entry.mediaType;
+  ctx.length = info.size;
+  ctx.body = createReadStream(path);
+}
+
+async function blob(ctx: Koa.Context, dir: string, digest: string): Promise<void> {
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) return error(ctx, 400, 'DIGEST_INVALID', `${digest} is not a sha256 digest`);
+  ctx.set('Docker-Content-Digest', digest);
+  if (!(await sendFile(ctx, blobPath(dir, digest), 'application/octet-stream'))) {
+    ctx.remove('Docker-Content-Digest');
+    error(ctx, 404, 'BLOB_UNKNOWN', `${digest} is not mirrored`);
+  }
+}
+
+function error(ctx: Koa.Context, status: number, code: string, message: string): void {
+  ctx.status = status;
+  ctx.type = 'application/json';
+  ctx.body = { errors: [{ code, message }] };
+}

@@ -1,0 +1,14 @@
+import type { Mirror } from '../types.ts';
+import { planDocker } from './plan.ts';
+import { serveDocker } from './serve.ts';
+import { statusDocker } from './status.ts';
+
+/** The Docker/OCI mirror: images for the chosen platforms, served as a read-only registry. */
+export const dockerMirror: Mirror = {
+  name: 'docker',
+  port: (config) => config.docker.port,
+  wanted: (config) => config.docker.images.length > 0,
+  plan: planDocker,
+  serve: serveDocker,
+  status: (_config, dir) => statusDocker(dir),
+};
