@@ -215,7 +215,7 @@ function marker(text: string): Promise<Layer> {
 
 /**
  * Builds the fixture images and writes their OCI layouts to `dir/multi` (tags `1.0`, `latest`)
- * and `dir/single` (its only entry, tag `1.0`). Equal on every run and machine with the same busybox.
+ * and `dir/single` (its only entry, tag `1.0`). Byte for byte equal given the same busybox and Node (zlib).
  */
 export async function makeFixtureImages(dir: string): Promise<FixtureImages> {
   const sharedLayer = await busyboxLayer();
