@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark runs its peer on the same machine in the same run and prints
  * the ratio. Timings are printed, never asserted.
  */
+import { benchDocker } from './docker.ts';
 import { benchNpm, type BenchRow } from './npm.ts';
 import { benchPacman } from './pacman.ts';
 import { benchPypi } from './pypi.ts';
@@ -21,3 +22,6 @@ if (pypi) table(pypi, ['ratio: offline sync / pip download', pypi[0]!.seconds, p
 
 const pacman = only && only !== 'pacman' ? undefined : await benchPacman(Number(process.env.BENCH_PACMAN_PACKAGES ?? 120), 20);
 if (pacman && pacman.length > 0) table(pacman, ['ratio: offline sync / sequential download', pacman[0]!.seconds, pacman[1]!.seconds]);
+
+const docker = only && only !== 'docker' ? undefined : await benchDocker(Number(process.env.BENCH_DOCKER_IMAGES ?? 12));
+if (docker && docker.length > 0) table(docker, ['ratio: offline sync / skopeo sync', docker[0]!.seconds, docker[1]!.seconds]);
