@@ -12,21 +12,10 @@ import { makeTree, rootDependencies, startRegistry } from '../test/helpers/npm-f
 import { isolatedEnv } from '../test/helpers/npm-projects.ts';
 import { run } from '../test/helpers/run.ts';
 import { writeConfig } from '../test/helpers/offline-cli.ts';
+import { must, timed, type BenchRow } from './common.ts';
 
 const BIN = fileURLToPath(new URL('../bin/offline.js', import.meta.url));
 const PROXY = fileURLToPath(new URL('./verdaccio-proxy.ts', import.meta.url));
-
-export type BenchRow = { name: string; seconds: number };
-
-async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
-  const start = performance.now();
-  const result = await fn();
-  return [(performance.now() - start) / 1000, result];
-}
-
-function must(r: { code: number | null; stdout: string; stderr: string }, what: string): void {
-  if (r.code !== 0) throw new Error(`${what} failed (${r.code}):\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-2000)}`);
-}
 
 async function lockProject(dir: string, deps: Record<string, string>, registry: string, home: string): Promise<void> {
   await mkdir(join(home, 'tmp'), { recursive: true });

@@ -10,35 +10,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pLimit from 'p-limit';
-import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { makePackage, repoAdd, startMirrorServer } from '../test/helpers/pacman-fixtures.ts';
 import { run } from '../test/helpers/run.ts';
-import type { BenchRow } from './npm.ts';
+import { throughput, timed, type BenchRow } from './common.ts';
 
 const BIN = fileURLToPath(new URL('../bin/offline.js', import.meta.url));
 
-async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
-  const start = performance.now();
-  const result = await fn();
-  return [(performance.now() - start) / 1000, result];
-}
-
 /** Fetch every URL `rounds` times with 8 in flight; bytes per second. */
-async function throughput(urls: string[], rounds: number): Promise<number> {
-  const agent = new Agent({ connections: 8 });
-  const limit = pLimit(8);
-  let bytes = 0;
-  const start = performance.now();
-  await Promise.all(Array.from({ length: rounds }, () => urls).flat().map((url) => limit(async () => {
-    const res = await request(url, { dispatcher: agent });
-    if (res.statusCode !== 200) throw new Error(`${url}: HTTP ${res.statusCode}`);
-    for await (const chunk of res.body) bytes += (chunk as Buffer).length;
-  })));
-  await agent.close();
-  return bytes / ((performance.now() - start) / 1000);
-}
 
 async function startNginx(root: string, work: string): Promise<{ url: string; stop(): void }> {
   const port = 20000 + Math.floor(Math.random() * 20000);

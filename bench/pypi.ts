@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { makeWheel, pip, pythonVersion, startIndex, type FixtureProject } from '../test/helpers/pypi-fixtures.ts';
 import { run } from '../test/helpers/run.ts';
-import type { BenchRow } from './npm.ts';
+import { must, timed, type BenchRow } from './common.ts';
 
 const BIN = fileURLToPath(new URL('../bin/offline.js', import.meta.url));
 
@@ -26,16 +26,6 @@ async function makeProjects(count: number): Promise<FixtureProject[]> {
     projects.push({ name: `bench-${i}`, files });
   }
   return projects;
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
-  const start = performance.now();
-  const result = await fn();
-  return [(performance.now() - start) / 1000, result];
-}
-
-function must(r: { code: number | null; stdout: string; stderr: string }, what: string): void {
-  if (r.code !== 0) throw new Error(`${what} failed (${r.code}):\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-2000)}`);
 }
 
 export async function benchPypi(count = 300, delayMs = 20): Promise<BenchRow[]> {

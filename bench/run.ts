@@ -3,7 +3,8 @@
  * the ratio. Timings are printed, never asserted.
  */
 import { benchDocker } from './docker.ts';
-import { benchNpm, type BenchRow } from './npm.ts';
+import type { BenchRow } from './common.ts';
+import { benchNpm } from './npm.ts';
 import { benchPacman } from './pacman.ts';
 import { benchPypi } from './pypi.ts';
 

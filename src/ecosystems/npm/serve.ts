@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { listenOn } from '../../core/listen.ts';
+import { startMirrorServer } from '../../core/http-server.ts';
 import type { RunningMirror, ServeContext } from '../types.ts';
 import { storageRoot } from './storage.ts';
 
@@ -35,14 +34,5 @@ export async function serveNpm(ctx: ServeContext): Promise<RunningMirror> {
   // Loaded here, not at the top: verdaccio takes half a second to import, and sync never needs it.
   const { runServer } = await import('verdaccio');
   const server = (await runServer(verdaccioConfig(ctx.dir) as never)) as Server;
-  await listenOn(server, ctx.host, ctx.port, 'npm');
-  const { port } = server.address() as AddressInfo;
-  return {
-    name: 'npm',
-    url: `http://${ctx.host.includes(':') ? `[${ctx.host}]` : ctx.host}:${port}/`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+  return startMirrorServer('npm', ctx.host, ctx.port, server, '/');
 }
