@@ -3,13 +3,11 @@
  * its files inline (`files = [{file, hash}]`); 1.x keeps them in `[metadata.files]`, keyed by name.
  * Poetry 2 adds `markers`, a string or one per dependency group.
  */
-import { parse, TomlError } from 'smol-toml';
 import { InputError } from '../../core/errors.ts';
 import { parseMarker } from './markers.ts';
 import { normalizeName } from './names.ts';
+import { isTable, parseToml, type Table } from './toml.ts';
 import type { LockedContents, LockedPackage } from './types.ts';
-
-type Table = Record<string, unknown>;
 
 /**
  * Lists the packages a poetry.lock pins with the files and markers it records. Packages from git,
@@ -46,16 +44,6 @@ export function parsePoetryLock(file: string, text: string): LockedContents {
     out.packages.push(marker ? { ...locked, marker } : locked);
   });
   return out;
-}
-
-function parseToml(file: string, text: string): Table {
-  try {
-    return parse(text) as Table;
-  } catch (err) {
-    const where = err instanceof TomlError ? ` (line ${err.line}, column ${err.column})` : '';
-    const first = (err as Error).message.split('\n')[0];
-    throw new InputError(file, undefined, `invalid TOML: ${first}${where}`, { cause: err });
-  }
 }
 
 /** `[metadata.files]` keys are the names as Poetry wrote them; match them normalized. */
@@ -101,8 +89,4 @@ function readMarker(file: string, label: string, markers: unknown): string | und
   });
   if (texts.length === 0) return undefined;
   return texts.length === 1 ? texts[0] : texts.map((m) => `(${m})`).join(' or ');
-}
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -4,12 +4,10 @@
  * `sdist = {url, hash}` and `wheels = [{url, hash}]`. uv records markers on dependency edges, not
  * on packages, so packages carry none; `resolution-markers` only say which forks a version serves.
  */
-import { parse, TomlError } from 'smol-toml';
 import { InputError } from '../../core/errors.ts';
 import { normalizeName } from './names.ts';
+import { isTable, parseToml, type Table } from './toml.ts';
 import type { LockedContents, LockedPackage } from './types.ts';
-
-type Table = Record<string, unknown>;
 
 const NON_REGISTRY = ['editable', 'virtual', 'directory', 'path', 'git', 'url'] as const;
 
@@ -81,18 +79,4 @@ function lastSegment(location: string): string | undefined {
   } catch {
     return segment;
   }
-}
-
-function parseToml(file: string, text: string): Table {
-  try {
-    return parse(text) as Table;
-  } catch (err) {
-    const where = err instanceof TomlError ? ` (line ${err.line}, column ${err.column})` : '';
-    const first = (err as Error).message.split('\n')[0];
-    throw new InputError(file, undefined, `invalid TOML: ${first}${where}`, { cause: err });
-  }
-}
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
