@@ -39,3 +39,19 @@ test('versions mirrored by an earlier sync are kept when the upstream no longer 
 test('a package with no tarball on disk has no packument', () => {
   assert.equal(mergePackument('c', packument('c', ['1.0.0'], { latest: '1.0.0' }), undefined, new Set()), undefined);
 });
+
+test('regression: old manifests with `dependencies: []` (mime 1.x) are usable, not dropped', async () => {
+  const { readPackument } = await import('../../src/ecosystems/npm/schema.ts');
+  const read = readPackument({
+    name: 'mime',
+    'dist-tags': { latest: '1.2.3' },
+    versions: {
+      '1.0.0': { name: 'mime', version: '1.0.0', dependencies: [], dist: { tarball: 'https://r/mime/-/mime-1.0.0.tgz', shasum: 'aa' } },
+      '1.2.3': { name: 'mime', version: '1.2.3', dependencies: { a: '1', b: 2 }, dist: { tarball: 'https://r/mime/-/mime-1.2.3.tgz' } },
+      '0.0.1': { name: 'mime', version: '0.0.1' },
+    },
+  }, 'mime')!;
+  assert.deepEqual(read.packument.versions['1.0.0']!.dependencies, {});
+  assert.deepEqual(read.packument.versions['1.2.3']!.dependencies, { a: '1' });
+  assert.deepEqual(read.dropped.map((d) => d.split(':')[0]), ['mime@0.0.1'], 'a version with no dist is dropped, and said so');
+});

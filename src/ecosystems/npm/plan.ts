@@ -22,7 +22,9 @@ export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
   const failures: Failure[] = [];
   const notes: Note[] = [];
   const fetched = new Map<string, Packument>();
-  const getPackument = packumentFetcher(ctx, upstream, fetched, failures);
+  // Versions whose manifest upstream is unusable: a failure only for the versions asked for.
+  const dropped = new Map<string, string>();
+  const getPackument = packumentFetcher(ctx, upstream, fetched, failures, dropped);
 
   const wanted: Wanted[] = [];
   const unmirrorable: Unmirrorable[] = [];
@@ -55,7 +57,7 @@ export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
       present++;
       return;
     }
-    const item = await downloadFor(w, ctx.dir, getPackument, failures);
+    const item = await downloadFor(w, ctx.dir, getPackument, failures, dropped);
     if (item) downloads.push(item);
   }));
   const names = new Set(unique.map((w) => w.name));
@@ -69,7 +71,7 @@ export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
   };
 }
 
-function packumentFetcher(ctx: SyncContext, upstream: string, fetched: Map<string, Packument>, failures: Failure[]) {
+function packumentFetcher(ctx: SyncContext, upstream: string, fetched: Map<string, Packument>, failures: Failure[], dropped: Map<string, string>) {
   const limit = pLimit(ctx.concurrency);
   const cache = new Map<string, Promise<Packument | undefined>>();
   return (name: string): Promise<Packument | undefined> => {
@@ -81,7 +83,7 @@ function packumentFetcher(ctx: SyncContext, upstream: string, fetched: Map<strin
       try {
         const read = readPackument(await ctx.http.getJson(url), name);
         if (read) fetched.set(name, read.packument);
-        for (const d of read?.dropped ?? []) failures.push({ ecosystem: 'npm', item: d.split(':')[0]!, code: 'OFFLINE_ERR_UPSTREAM', message: `unusable manifest upstream: ${d}`, url });
+        for (const d of read?.dropped ?? []) dropped.set(d.slice(0, d.indexOf(':')), d.slice(d.indexOf(':') + 2));
         ctx.progress.itemDone();
         return read?.packument;
       } catch (err) {
@@ -95,7 +97,9 @@ function packumentFetcher(ctx: SyncContext, upstream: string, fetched: Map<strin
   };
 }
 
-async function downloadFor(w: Wanted, dir: string, getPackument: (name: string) => Promise<Packument | undefined>, failures: Failure[]): Promise<DownloadItem | undefined> {
+async function downloadFor(
+  w: Wanted, dir: string, getPackument: (name: string) => Promise<Packument | undefined>, failures: Failure[], dropped: Map<string, string>,
+): Promise<DownloadItem | undefined> {
   const packument = await getPackument(w.name);
   if (!packument) {
     if (!failures.some((f) => f.item === w.name)) {
@@ -105,7 +109,9 @@ async function downloadFor(w: Wanted, dir: string, getPackument: (name: string) 
   }
   const manifest = packument.versions[w.version];
   if (!manifest) {
-    failures.push({ ecosystem: 'npm', item: `${w.name}@${w.version}`, code: 'OFFLINE_ERR_UPSTREAM', message: `version ${w.version} is not on the upstream registry (${w.source})` });
+    const unusable = dropped.get(`${w.name}@${w.version}`);
+    const why = unusable ? `the upstream's manifest for it is unusable: ${unusable}` : 'it is not on the upstream registry';
+    failures.push({ ecosystem: 'npm', item: `${w.name}@${w.version}`, code: 'OFFLINE_ERR_UPSTREAM', message: `version ${w.version}: ${why} (${w.source})` });
     return undefined;
   }
   const integrity = integrityOf(w, manifest);

@@ -11,14 +11,24 @@ export const distSchema = z.looseObject({
   shasum: z.string().optional(),
 });
 
+/**
+ * A dependency map as old packuments write it: a record, or `[]` (seen on mime 1.x), or garbage
+ * with string values filtered out. Non-records read as no dependencies.
+ */
+const dependencyMap = z.unknown().transform((value): Record<string, string> | undefined => {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'));
+});
+
 export const manifestSchema = z.looseObject({
   name: z.string().optional(),
   version: z.string(),
   dist: distSchema,
-  dependencies: z.record(z.string(), z.string()).optional(),
-  optionalDependencies: z.record(z.string(), z.string()).optional(),
-  peerDependencies: z.record(z.string(), z.string()).optional(),
-  deprecated: z.union([z.string(), z.boolean()]).optional(),
+  dependencies: dependencyMap.optional(),
+  optionalDependencies: dependencyMap.optional(),
+  peerDependencies: dependencyMap.optional(),
+  deprecated: z.union([z.string(), z.boolean()]).optional().catch(undefined),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
