@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { defaultConfigPath } from '../core/config.ts';
 import { reportError } from './common.ts';
 import { runServe } from './serve.ts';
+import { runEnv } from './env.ts';
 import { runStatus } from './status.ts';
 import { runDown, runUp } from './up.ts';
 import { runSync } from './sync.ts';
@@ -75,6 +76,18 @@ Examples:
     .description('stop the mirrors `up` started and remove exactly the network wiring it created')
     .addOption(config()).addOption(json())
     .action(wrap(runDown));
+
+  program.command('env')
+    .description('client configuration for the mirrors: shell exports, or .npmrc, pip.conf, mirrorlist, daemon.json, buildkitd.toml')
+    .addOption(config()).addOption(json())
+    .option('--address <address>', 'the address clients reach the mirrors on (default: listen, else network.address)')
+    .option('--write <dir>', 'write the files into this directory instead of printing exports')
+    .addHelpText('after', `
+Examples:
+  eval "$(offline env)"                      # npm_config_registry, PIP_INDEX_URL, … for this shell
+  offline env --write ./offline-client       # files to COPY into images or /etc
+  offline env --address 127.0.0.1 --json`)
+    .action(wrap(runEnv));
 
   program.command('status')
     .description('what is mirrored (counts, bytes, last sync) and which mirror ports answer')
