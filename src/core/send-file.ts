@@ -2,8 +2,13 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type Koa from 'koa';
 
-/** Read size for served files: large reads cut syscalls and stream callbacks for big packages. */
-const CHUNK = 1024 * 1024;
+/**
+ * Read size for served files: large reads cut syscalls and stream callbacks for big files, but a
+ * buffer is allocated per read, so a small file gets a read of its own size.
+ */
+function chunkFor(size: number): number {
+  return Math.min(1024 * 1024, Math.max(16 * 1024, size));
+}
 
 /**
  * Answer with a file from disk: Content-Length, `Accept-Ranges`, and a single `Range: bytes=a-b`
@@ -27,10 +32,10 @@ export async function sendFile(ctx: Koa.Context, path: string, type: string): Pr
     ctx.status = 206;
     ctx.set('Content-Range', `bytes ${start}-${end}/${info.size}`);
     ctx.length = end - start + 1;
-    ctx.body = createReadStream(path, { start, end, highWaterMark: CHUNK });
+    ctx.body = createReadStream(path, { start, end, highWaterMark: chunkFor(end - start + 1) });
     return true;
   }
   ctx.length = info.size;
-  ctx.body = createReadStream(path, { highWaterMark: CHUNK });
+  ctx.body = createReadStream(path, { highWaterMark: chunkFor(info.size) });
   return true;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../engine/atomic.ts';
 import { writeRepoDb } from './repo-db.ts';
@@ -40,7 +40,7 @@ const manifests = new Map<string, Manifest>();
  */
 export async function currentManifest(dir: string): Promise<Manifest | undefined> {
   try {
-    const { generation } = JSON.parse(await readFile(join(dir, CURRENT), 'utf8')) as { generation: string };
+    const generation = await currentGeneration(dir);
     const path = join(generationDir(dir, generation), 'manifest.json');
     const cached = manifests.get(path);
     if (cached) return cached;
@@ -50,6 +50,22 @@ export async function currentManifest(dir: string): Promise<Manifest | undefined
   } catch {
     return undefined;
   }
+}
+
+const pointers = new Map<string, { mtimeMs: number; ino: number; generation: string }>();
+
+/**
+ * The id in `current.json`. A switch replaces the file by rename (new inode), so a stat that shows
+ * the same inode and mtime means the same generation: the file is read only when it changed.
+ */
+async function currentGeneration(dir: string): Promise<string> {
+  const path = join(dir, CURRENT);
+  const info = await stat(path);
+  const cached = pointers.get(path);
+  if (cached && cached.ino === info.ino && cached.mtimeMs === info.mtimeMs) return cached.generation;
+  const { generation } = JSON.parse(await readFile(path, 'utf8')) as { generation: string };
+  pointers.set(path, { mtimeMs: info.mtimeMs, ino: info.ino, generation });
+  return generation;
 }
 
 export type RepoContent = { repo: string; arch: string; packages: PkgDesc[]; signatures: Set<string> };
