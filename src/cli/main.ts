@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { defaultConfigPath } from '../core/config.ts';
 import { reportError } from './common.ts';
 import { runServe } from './serve.ts';
+import { runCheck } from './check.ts';
 import { runEnv } from './env.ts';
 import { runStatus } from './status.ts';
 import { runDown, runUp } from './up.ts';
@@ -18,6 +19,7 @@ Typical use:
   offline sync          fetch everything offline.yaml names (online, before travel)
   offline serve         serve the mirrors from disk, no network needed
   offline up -d         wire the isolated network and serve the mirrors on it (root)
+  offline check         prove everything is servable offline, before you leave
   offline status        what is mirrored and what is serving
   offline down          stop and remove the wiring
 
@@ -76,6 +78,15 @@ Examples:
     .description('stop the mirrors `up` started and remove exactly the network wiring it created')
     .addOption(config()).addOption(json())
     .action(wrap(runDown));
+
+  program.command('check')
+    .description('prove readiness before travel: every lockfile entry, requirement, package and image is servable from the mirrors alone')
+    .addOption(config()).addOption(json())
+    .addHelpText('after', `
+Serves the mirrors on loopback and resolves every input against them, never an upstream; sends
+no traffic off this machine and writes nothing. Exit status: 0 ready, 1 something is missing
+(each is listed), 2 bad config.`)
+    .action(wrap(runCheck));
 
   program.command('env')
     .description('client configuration for the mirrors: shell exports, or .npmrc, pip.conf, mirrorlist, daemon.json, buildkitd.toml')

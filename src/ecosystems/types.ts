@@ -66,6 +66,12 @@ export type MirrorStatus = {
   lastSync: string | undefined;
 };
 
+/** What `offline check` gets: the mirror already serving from disk on loopback at `servedUrl`. */
+export type CheckContext = SyncContext & { servedUrl: string };
+
+/** `checked`: items the inputs name; `missing`: those the mirror could not serve offline. */
+export type CheckResult = { checked: number; missing: Failure[] };
+
 /**
  * One ecosystem's mirror. The engine (plan, fetch, verify, commit, serve, status) talks to every
  * ecosystem through this interface only and never branches on a name.
@@ -81,4 +87,9 @@ export type Mirror = {
   /** Serve the mirrored content from disk only; never contacts an upstream. */
   serve(ctx: ServeContext): Promise<RunningMirror>;
   status(config: Config, dir: string): Promise<MirrorStatus>;
+  /**
+   * Prove readiness: resolve every input against the mirror itself (serving from disk at
+   * `servedUrl`), never the upstream, and list what it could not serve. Writes nothing.
+   */
+  check(ctx: CheckContext): Promise<CheckResult>;
 };

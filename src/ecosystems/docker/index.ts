@@ -1,4 +1,5 @@
 import type { Mirror } from '../types.ts';
+import { checkDocker } from './check.ts';
 import { planDocker } from './plan.ts';
 import { serveDocker } from './serve.ts';
 import { statusDocker } from './status.ts';
@@ -11,4 +12,5 @@ export const dockerMirror: Mirror = {
   plan: planDocker,
   serve: serveDocker,
   status: (_config, dir) => statusDocker(dir),
+  check: (ctx) => checkDocker(ctx),
 };

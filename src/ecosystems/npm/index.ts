@@ -1,3 +1,4 @@
+import { checkByPlanning } from '../check-by-planning.ts';
 import type { Mirror } from '../types.ts';
 import { planNpm } from './plan.ts';
 import { serveNpm } from './serve.ts';
@@ -11,4 +12,5 @@ export const npmMirror: Mirror = {
   plan: planNpm,
   serve: serveNpm,
   status: (_config, dir) => statusNpm(dir),
+  check: (ctx) => checkByPlanning(npmMirror, ctx, { ...ctx.config, npm: { ...ctx.config.npm, upstream: ctx.servedUrl } }),
 };

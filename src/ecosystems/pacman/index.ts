@@ -1,3 +1,4 @@
+import { checkByPlanning } from '../check-by-planning.ts';
 import type { Mirror } from '../types.ts';
 import { planPacman } from './plan.ts';
 import { servePacman } from './serve.ts';
@@ -11,4 +12,5 @@ export const pacmanMirror: Mirror = {
   plan: planPacman,
   serve: servePacman,
   status: (_config, dir) => statusPacman(dir),
+  check: (ctx) => checkByPlanning(pacmanMirror, ctx, { ...ctx.config, pacman: { ...ctx.config.pacman, upstream: ctx.servedUrl } }),
 };

@@ -1,3 +1,4 @@
+import { checkByPlanning } from '../check-by-planning.ts';
 import type { Mirror } from '../types.ts';
 import { planPypi } from './plan.ts';
 import { servePypi } from './serve.ts';
@@ -11,4 +12,5 @@ export const pypiMirror: Mirror = {
   plan: planPypi,
   serve: servePypi,
   status: (_config, dir) => statusPypi(dir),
+  check: (ctx) => checkByPlanning(pypiMirror, ctx, { ...ctx.config, pypi: { ...ctx.config.pypi, upstream: ctx.servedUrl } }),
 };

@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import { MIRRORS } from '../ecosystems/index.ts';
+import type { CheckContext, CheckResult, EcosystemName, Failure } from '../ecosystems/types.ts';
+import { createHttp } from '../engine/http.ts';
+import { createProgress } from '../engine/progress.ts';
+import type { Config } from './config.ts';
+import { describeError } from './errors.ts';
+import { serve } from './serve.ts';
+
+export type CheckReport = { ok: boolean; ecosystems: Array<{ name: EcosystemName; checked: number; missing: number }>; missing: Failure[] };
+
+/**
+ * Prove the mirrors are ready before travel: serve them from disk on loopback, then resolve every
+ * lockfile entry, requirement, package and image against them — not against any upstream. Sends
+ * traffic to 127.0.0.1 only and writes nothing. `ok` when nothing is missing.
+ */
+export async function check(config: Config): Promise<CheckReport> {
+  const serving = await serve({ config, host: '127.0.0.1', ports: 'ephemeral' });
+  const http = createHttp({ retries: 0 });
+  const report: CheckReport = { ok: true, ecosystems: [], missing: [] };
+  try {
+    for (const mirror of MIRRORS.filter((m) => m.wanted(config))) {
+      const servedUrl = serving.mirrors.find((m) => m.name === mirror.name)!.url;
+      const ctx: CheckContext = { config, dir: join(config.data, mirror.name), http, progress: createProgress(), concurrency: 16, servedUrl };
+      const result = await mirror.check(ctx).catch((err: unknown): CheckResult => ({
+        checked: 0, missing: [{ ecosystem: mirror.name, item: mirror.name, code: 'OFFLINE_ERR_INTERNAL', message: describeError(err) }],
+      }));
+      report.ecosystems.push({ name: mirror.name, checked: result.checked, missing: result.missing.length });
+      report.missing.push(...result.missing);
+    }
+  } finally {
+    await http.close();
+    await serving.close();
+  }
+  report.ok = report.missing.length === 0;
+  return report;
+}

@@ -1,0 +1,21 @@
+import { stat } from 'node:fs/promises';
+import type { Config } from '../core/config.ts';
+import type { CheckContext, CheckResult, Failure, Mirror } from './types.ts';
+
+/**
+ * The check most mirrors need: plan against the served mirror (the config's upstream replaced by
+ * `servedUrl`) and call missing whatever the plan could not resolve or would have to download.
+ */
+export async function checkByPlanning(mirror: Mirror, ctx: CheckContext, local: Config): Promise<CheckResult> {
+  const plan = await mirror.plan({ ...ctx, config: local });
+  const missing: Failure[] = plan.failures.map((f) => ({ ...f, message: `not servable offline: ${f.message}` }));
+  let checked = plan.present;
+  for (const item of plan.downloads) {
+    if (item.optional) continue;
+    checked++;
+    if (!(await stat(item.dest).catch(() => undefined))?.isFile()) {
+      missing.push({ ecosystem: mirror.name, item: item.label, code: 'OFFLINE_ERR_MISSING', message: 'not in the mirror: run `offline sync`' });
+    }
+  }
+  return { checked, missing };
+}
