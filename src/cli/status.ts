@@ -17,6 +17,7 @@ function formatStatus(r: StatusReport): string {
     lines.push(`${m.name}: ${counts}; last sync ${m.lastSync ?? 'never'}; ${serving}`);
   }
   const n = r.network;
+  if (!n) return `${[...lines, 'network: unknown (ip or docker cannot be run here)'].join('\n')}\n`;
   lines.push(`network: ${n.up ? 'up' : 'down'}; interface ${n.interface.name} ${n.interface.exists ? `(${n.interface.addresses.join(', ') || 'no address'}${n.interface.master ? `, on ${n.interface.master}` : ''})` : 'absent'}; ` +
     `bridge ${n.bridge.name} ${n.bridge.exists ? 'present' : 'absent'}; Docker network ${n.dockerNetwork.name} ${n.dockerNetwork.exists === undefined ? 'unknown (Docker not reachable)' : n.dockerNetwork.exists ? 'present' : 'absent'}`);
   if (n.rules === undefined) lines.push('firewall: run as root to read the rules');

@@ -14,7 +14,8 @@ export type StatusReport = {
   /** Whether the listen address is on this machine (it is not until `offline up`). */
   listenAddressPresent: boolean;
   mirrors: Array<MirrorStatus & { port: number; serving: boolean | undefined }>;
-  network: NetworkStatus;
+  /** Undefined when the network tools (ip, docker) cannot be run here. */
+  network: NetworkStatus | undefined;
 };
 
 /**
@@ -28,7 +29,7 @@ export async function status(config: Config): Promise<StatusReport> {
     const s = await mirror.status(config, join(config.data, mirror.name));
     return { ...s, port, serving: present ? await answers(config.listen, port) : undefined };
   }));
-  const network = await networkStatus(config, systemRunner, MIRRORS.map((m) => m.port(config)));
+  const network = await networkStatus(config, systemRunner, MIRRORS.map((m) => m.port(config))).catch(() => undefined);
   return { config: config.file, data: config.data, listen: config.listen, listenAddressPresent: present, mirrors, network };
 }
 
