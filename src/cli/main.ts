@@ -4,6 +4,7 @@ import { reportError } from './common.ts';
 import { runServe } from './serve.ts';
 import { runCheck } from './check.ts';
 import { runEnv } from './env.ts';
+import { runScan } from './scan.ts';
 import { runStatus } from './status.ts';
 import { runDown, runUp } from './up.ts';
 import { runSync } from './sync.ts';
@@ -99,6 +100,24 @@ Examples:
   offline env --write ./offline-client       # files to COPY into images or /etc
   offline env --address 127.0.0.1 --json`)
     .action(wrap(runEnv));
+
+  program.command('scan')
+    .description('find Dockerfiles, compose files and lockfiles; propose what to mirror')
+    .argument('[dirs...]', 'project directories (default: .)')
+    .addOption(config()).addOption(json())
+    .addHelpText('after', `
+Reads FROM lines (with ARG defaults), pacman -S, pip install and npm install -g in RUN lines,
+compose image: keys, and package-lock.json, npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml,
+requirements*.txt, poetry.lock, uv.lock and Pipfile.lock. Prints YAML to merge into the config;
+changes nothing. Example:
+  offline scan ~/src/app ~/src/api`)
+    .action(async (dirs: string[], opts: { config: string; json?: boolean }) => {
+      try {
+        process.exitCode = await runScan(dirs, opts);
+      } catch (err) {
+        process.exitCode = reportError(err, opts.json);
+      }
+    });
 
   program.command('status')
     .description('what is mirrored (counts, bytes, last sync) and which mirror ports answer')

@@ -1,0 +1,86 @@
+/**
+ * What a Dockerfile pulls, read statically: base images from FROM lines (ARG defaults declared
+ * before them substituted, later stages' names and `scratch` skipped), and packages installed by
+ * `pacman -S`, `pip install` and `npm install -g` in RUN lines. What cannot be known without
+ * running the build (a variable with no default) is reported, not guessed.
+ */
+export type DockerfileFindings = { images: string[]; pacman: string[]; pypi: string[]; npm: string[]; notes: string[] };
+
+export function scanDockerfile(text: string, file: string): DockerfileFindings {
+  const found: DockerfileFindings = { images: [], pacman: [], pypi: [], npm: [], notes: [] };
+  const args = new Map<string, string>();
+  const stages = new Set<string>();
+  for (const [line, number] of logicalLines(text)) {
+    const [instruction = '', ...rest] = line.trim().split(/\s+/);
+    const upper = instruction.toUpperCase();
+    if (upper === 'ARG') {
+      for (const decl of rest) {
+        const eq = decl.indexOf('=');
+        if (eq > 0 && !args.has(decl.slice(0, eq))) args.set(decl.slice(0, eq), unquote(decl.slice(eq + 1)));
+      }
+    } else if (upper === 'FROM') {
+      const words = rest.filter((w) => !w.startsWith('--'));
+      const image = substitute(words[0] ?? '', args);
+      const earlierStage = stages.has(image.toLowerCase());
+      if (words[1]?.toUpperCase() === 'AS' && words[2]) stages.add(words[2].toLowerCase());
+      if (!image || image === 'scratch' || earlierStage) continue;
+      if (image.includes('$')) found.notes.push(`${file}:${number}: FROM ${words[0]} depends on a build argument with no default`);
+      else found.images.push(image);
+    } else if (upper === 'RUN') {
+      installs(rest.join(' '), found);
+    }
+  }
+  return found;
+}
+
+/** Joins `\` continuations; yields each instruction with its first line number. */
+function* logicalLines(text: string): Generator<[string, number]> {
+  let current = '';
+  let start = 0;
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (!current && (line === '' || line.startsWith('#'))) continue;
+    if (!current) start = i + 1;
+    if (line.endsWith('\\')) {
+      current += `${line.slice(0, -1)} `;
+      continue;
+    }
+    yield [current + line, start];
+    current = '';
+  }
+  if (current) yield [current, start];
+}
+
+function substitute(value: string, args: Map<string, string>): string {
+  return value.replace(/\$\{?(\w+)(?::-([^}]*))?\}?/g, (whole, name: string, fallback?: string) => args.get(name) ?? fallback ?? whole);
+}
+
+function unquote(value: string): string {
+  return value.replace(/^(["'])(.*)\1$/, '$2');
+}
+
+const COMMAND_END = /&&|\|\||;|\|/;
+
+function installs(command: string, found: DockerfileFindings): void {
+  for (const part of command.split(COMMAND_END)) {
+    const words = part.trim().split(/\s+/).filter(Boolean);
+    const names = (from: number) => words.slice(from).filter((w) => !w.startsWith('-') && !w.includes('$') && !/[<>]/.test(w));
+    const at = (cmd: string) => words.findIndex((w, i) => w === cmd || (w.endsWith(`/${cmd}`) && i >= 0));
+    const pacman = at('pacman');
+    if (pacman >= 0 && words.slice(pacman + 1).some((w) => /^-S/.test(w) || w === '--sync')) found.pacman.push(...names(pacman + 1));
+    const pip = words.findIndex((w) => /^pip3?$/.test(w) || w.endsWith('/pip') || w.endsWith('/pip3'));
+    const pipModule = words.findIndex((w, i) => w === '-m' && words[i + 1] === 'pip');
+    const pipAt = pip >= 0 ? pip : pipModule >= 0 ? pipModule + 1 : -1;
+    if (pipAt >= 0 && words[pipAt + 1] === 'install') {
+      const args = words.slice(pipAt + 2);
+      for (let i = 0; i < args.length; i++) {
+        if (/^-(r|c|e|i|f)$|^--(requirement|constraint|editable|index-url|extra-index-url|find-links|target|prefix|root)$/.test(args[i]!)) i++;
+        else if (!args[i]!.startsWith('-') && !args[i]!.includes('/') && !args[i]!.includes('$') && args[i] !== '.') found.pypi.push(unquote(args[i]!));
+      }
+    }
+    const npm = at('npm');
+    if (npm >= 0 && /^(install|i|add)$/.test(words[npm + 1] ?? '') && words.some((w) => w === '-g' || w === '--global')) {
+      found.npm.push(...names(npm + 2).map(unquote));
+    }
+  }
+}
