@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { connect } from 'node:net';
 import { ServeError } from './errors.ts';
 
 /**
@@ -34,4 +35,14 @@ function listenAdvice(err: NodeJS.ErrnoException, host: string, port: number, wh
     default:
       return `${what}: cannot listen on ${host}:${port}: ${err.message}`;
   }
+}
+
+/** Whether something accepts TCP connections on `host:port` (a wildcard address probes loopback). */
+export function answers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: host === '0.0.0.0' ? '127.0.0.1' : host, port, timeout: timeoutMs });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+    socket.once('error', () => resolve(false));
+  });
 }

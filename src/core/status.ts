@@ -1,8 +1,8 @@
-import { connect } from 'node:net';
+import { answers } from './listen.ts';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { MIRRORS } from '../ecosystems/index.ts';
-import type { EcosystemName, MirrorStatus } from '../ecosystems/types.ts';
+import type { MirrorStatus } from '../ecosystems/types.ts';
 import type { Config } from './config.ts';
 import { networkStatus, type NetworkStatus } from './network-status.ts';
 import { systemRunner } from '../net/runner.ts';
@@ -37,14 +37,3 @@ export function isLocalAddress(address: string): boolean {
   if (address === '0.0.0.0' || address === '::' || address === 'localhost' || address.startsWith('127.')) return true;
   return Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === address));
 }
-
-function answers(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: host === '0.0.0.0' ? '127.0.0.1' : host, port, timeout: 1000 });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('timeout', () => { socket.destroy(); resolve(false); });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-export type { EcosystemName };

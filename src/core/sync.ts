@@ -7,7 +7,7 @@ import { createHttp, type HttpOptions } from '../engine/http.ts';
 import { acquireLock } from '../engine/lock.ts';
 import { createProgress, type Progress } from '../engine/progress.ts';
 import type { Config } from './config.ts';
-import { IntegrityError, UpstreamError, describeError, isOfflineError } from './errors.ts';
+import { IntegrityError, describeError, isOfflineError } from './errors.ts';
 
 export type SyncOptions = {
   config: Config;
@@ -119,8 +119,6 @@ function failureOf(ecosystem: EcosystemName, item: DownloadItem, err: unknown): 
     failure.expected = err.expected;
     failure.actual = err.actual;
     failure.message = `integrity mismatch: expected ${err.expected}, got ${err.actual}; not stored`;
-  } else if (err instanceof UpstreamError) {
-    failure.message = err.message;
   }
   return failure;
 }

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { MIRRORS } from '../ecosystems/index.ts';
 import { planCommands, wire } from '../net/apply.ts';
@@ -10,6 +9,7 @@ import { systemRunner, type Runner } from '../net/runner.ts';
 import { isAlive, readState, writeState } from '../net/state.ts';
 import type { Config } from './config.ts';
 import { ConfigError, NetworkError } from './errors.ts';
+import { answers } from './listen.ts';
 import { serve, type Serving } from './serve.ts';
 
 export type UpOptions = {
@@ -38,7 +38,7 @@ export type UpReport = {
 
 export function planFor(config: Config): NetworkPlan {
   const problems = validateNetwork(config.network);
-  if (problems.length > 0) throw new ConfigError(config.file, problems.map((p) => ({ path: p.split(':')[0]!, message: p.slice(p.indexOf(':') + 2) })));
+  if (problems.length > 0) throw new ConfigError(config.file, problems);
   return networkPlan(config.network, MIRRORS.map((m) => m.port(config)));
 }
 
@@ -94,13 +94,4 @@ export async function waitForPorts(address: string, ports: number[], timeoutMs: 
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-}
-
-export function answers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: timeoutMs });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('timeout', () => { socket.destroy(); resolve(false); });
-    socket.once('error', () => resolve(false));
-  });
 }

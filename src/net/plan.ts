@@ -1,4 +1,5 @@
 import type { Config } from '../core/config.ts';
+import type { ConfigIssue } from '../core/errors.ts';
 import { broadcast, contains, firstHost, formatIp, parseCidr, parseIp } from './cidr.ts';
 import type { Rule } from './iptables.ts';
 
@@ -23,25 +24,26 @@ export type NetworkPlan = {
  * container on an `--internal` network has no default route, so only an address inside the
  * network's subnet — on-link for the containers — can be reached.
  */
-export function validateNetwork(net: Config['network']): string[] {
-  const problems: string[] = [];
+export function validateNetwork(net: Config['network']): ConfigIssue[] {
+  const problems: ConfigIssue[] = [];
   const subnet = parseCidr(net.subnet);
   const address = parseIp(net.address);
-  if (!subnet) return [`network.subnet: "${net.subnet}" is not an IPv4 CIDR`];
-  if (address === undefined) return [`network.address: "${net.address}" is not an IPv4 address`];
-  if (subnet.prefix > 30) problems.push(`network.subnet: ${net.subnet} is too small for containers, a gateway and the mirror address`);
+  if (!subnet) return [{ path: 'network.subnet', message: `"${net.subnet}" is not an IPv4 CIDR` }];
+  if (address === undefined) return [{ path: 'network.address', message: `"${net.address}" is not an IPv4 address` }];
+  if (subnet.prefix > 30) problems.push({ path: 'network.subnet', message: `${net.subnet} is too small for containers, a gateway and the mirror address` });
   if (!contains(subnet, address)) {
-    problems.push(
-      `network.address: ${net.address} is outside network.subnet ${net.subnet}. Containers on an internal Docker network ` +
+    problems.push({
+      path: 'network.address',
+      message: `${net.address} is outside network.subnet ${net.subnet}. Containers on an internal Docker network ` +
         'have no default route (Docker 25 and later), so they can only reach an address inside their own subnet: ' +
         `choose one such as ${formatIp(broadcast(subnet) - 1)}`,
-    );
+    });
   } else if (address === subnet.network || address === broadcast(subnet)) {
-    problems.push(`network.address: ${net.address} is the network or broadcast address of ${net.subnet}`);
+    problems.push({ path: 'network.address', message: `${net.address} is the network or broadcast address of ${net.subnet}` });
   } else if (address === firstHost(subnet)) {
-    problems.push(`network.address: ${net.address} is the gateway Docker gives the bridge; choose another address in ${net.subnet}`);
+    problems.push({ path: 'network.address', message: `${net.address} is the gateway Docker gives the bridge; choose another address in ${net.subnet}` });
   }
-  if (`${net.interface}p`.length > 15) problems.push(`network.interface: "${net.interface}" is too long (at most 14 characters)`);
+  if (`${net.interface}p`.length > 15) problems.push({ path: 'network.interface', message: `"${net.interface}" is too long (at most 14 characters)` });
   return problems;
 }
 

@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
+import { startFixtureServer } from './fixture-server.ts';
 
 export type Manifest = { name: string; version: string; [field: string]: unknown };
 
@@ -276,7 +276,6 @@ export async function startRegistry(pkgs: FixturePackage[], opts: RegistryOption
     }
   }
   const failuresLeft = new Map(Object.entries(opts.failFirst ?? {}));
-  const requests: string[] = [];
   let port = 0;
 
   function answer(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -304,24 +303,7 @@ export async function startRegistry(pkgs: FixturePackage[], opts: RegistryOption
     send(200, abbreviated ? ABBREVIATED : 'application/json', JSON.stringify(packument(pkg, base, abbreviated)));
   }
 
-  const server = http.createServer((req, res) => {
-    requests.push(req.url ?? '/');
-    if (opts.delayMs) setTimeout(() => answer(req, res), opts.delayMs);
-    else answer(req, res);
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    requests,
-    close: () => new Promise<void>((resolve, reject) => {
-      server.close((err) => (err ? reject(err) : resolve()));
-      server.closeAllConnections();
-    }),
-  };
+  const server = await startFixtureServer(answer, { delayMs: opts.delayMs });
+  port = server.port;
+  return { url: `http://127.0.0.1:${port}`, ...server };
 }

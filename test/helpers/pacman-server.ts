@@ -5,8 +5,8 @@
 import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, sep } from 'node:path';
+import { startFixtureServer } from './fixture-server.ts';
 
 export type MirrorServerOptions = {
   /** Wait this long before every response. */
@@ -63,7 +63,6 @@ async function locate(dir: string, path: string): Promise<string | undefined> {
 export async function startMirrorServer(dir: string, opts: MirrorServerOptions = {}): Promise<MirrorServer> {
   const corrupt = new Set(opts.corrupt ?? []);
   const missing = new Set(opts.missing ?? []);
-  const requests: string[] = [];
 
   async function answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const send = (status: number, headers: http.OutgoingHttpHeaders = {}, body = ''): void => {
@@ -92,26 +91,6 @@ export async function startMirrorServer(dir: string, opts: MirrorServerOptions =
     createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
   }
 
-  const server = http.createServer((req, res) => {
-    requests.push(req.url ?? '/');
-    const go = () => answer(req, res).catch(() => res.destroy());
-    if (opts.delayMs) setTimeout(go, opts.delayMs);
-    else void go();
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  const server = await startFixtureServer(answer, { delayMs: opts.delayMs, port: opts.port });
+  return { url: `http://127.0.0.1:${server.port}`, ...server };
 }

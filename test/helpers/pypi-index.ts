@@ -4,8 +4,8 @@
  * `versions`, `size` and `upload-time`, and files with HTTP Range support.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { compare } from '@renovatebot/pep440';
+import { startFixtureServer } from './fixture-server.ts';
 import { corruptArchive, normalizeName, sha256hex } from './pypi-wheels.ts';
 
 export type FixtureFile = {
@@ -169,7 +169,6 @@ export async function startIndex(projects: FixtureProject[], opts: IndexOptions 
       if (f.metadataSha256) blobs.set(`/files/${normalized}/${f.filename}.metadata`, Buffer.from(f.metadata));
     }
   }
-  const requests: string[] = [];
 
   function answer(req: http.IncomingMessage, res: http.ServerResponse): void {
     const send = (status: number, headers: http.OutgoingHttpHeaders, body: Buffer | string = ''): void => {
@@ -207,27 +206,8 @@ export async function startIndex(projects: FixtureProject[], opts: IndexOptions 
     page(htmlDetail(found.project, found.files, base));
   }
 
-  const server = http.createServer((req, res) => {
-    requests.push(req.url ?? '/');
-    if (opts.delayMs) setTimeout(() => answer(req, res), opts.delayMs);
-    else answer(req, res);
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}/simple/`,
-    port,
-    requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  const server = await startFixtureServer(answer, { delayMs: opts.delayMs });
+  return { url: `http://127.0.0.1:${server.port}/simple/`, ...server };
 }
 
 type Send = (status: number, headers: http.OutgoingHttpHeaders, body?: Buffer | string) => void;

@@ -19,7 +19,8 @@ let projects: FixtureProject[];
 let index: FixtureIndex;
 let work: string;
 let python: string;
-let buildable: string | undefined;
+/** Why the sdist's build tools (setuptools, wheel) cannot be served here, if they cannot. */
+let buildToolsMissing: string | undefined;
 const netnsMissing = await hasNetns();
 const HOST = 'manylinux_2_28_x86_64'; // this machine: glibc 2.36, x86_64
 
@@ -28,7 +29,7 @@ before(async () => {
   projects = await makeFixtureIndex();
   index = await startIndex(projects);
   python = await pythonVersion();
-  buildable = (await buildTools()).missing;
+  buildToolsMissing = (await buildTools()).missing;
 });
 
 after(async () => {
@@ -70,7 +71,7 @@ test('sync for this machine, then pip installs a loose and a --require-hashes fi
   const dir = join(work, 'install');
   await mkdir(dir, { recursive: true });
   const loose = join(dir, 'requirements.txt');
-  const extraSdist = buildable ? '' : 'only-sdist\n';
+  const extraSdist = buildToolsMissing ? '' : 'only-sdist\n';
   await writeFile(loose, `# loose ranges, an extra, a marker\napp[fast]>=1\nnative\nMixed_Case.Name\n${extraSdist}`);
   // What sync reads: the same file, behind an include and an index option it must ignore.
   const wrapper = join(dir, 'sync-requirements.txt');
@@ -79,7 +80,7 @@ test('sync for this machine, then pip installs a loose and a --require-hashes fi
   const lines = [['app', '1.0.0', 'app-1.0.0-'], ['lib', '1.5.0', 'lib-1.5.0-'], ['extra-dep', '0.1.0', 'extra_dep-0.1.0-']]
     .map(([name, version, prefix]) => `${name}==${version} --hash=sha256:${sha256hex(file(name === 'extra-dep' ? 'extra-dep' : name!, prefix!).bytes)}`);
   await writeFile(pinned, `app[fast]==1.0.0 ${lines[0]!.split(' ')[1]}\n${lines.slice(1).join('\n')}\n`);
-  const packages = buildable ? [] : ['setuptools', 'wheel'];
+  const packages = buildToolsMissing ? [] : ['setuptools', 'wheel'];
   const cfg = await config(dir, { requirements: [wrapper, pinned], packages, python: [python], platforms: [HOST] });
 
   const synced = await offline(['sync', '-c', cfg, '--json']);
@@ -108,6 +109,7 @@ test('sync for this machine, then pip installs a loose and a --require-hashes fi
   for (const dist of ['app-1.0.0.dist-info', 'lib-1.5.0.dist-info', 'extra_dep-0.1.0.dist-info', 'native-1.0.0.dist-info']) {
     assert.ok(loosePkgs.includes(dist), `${dist} in ${loosePkgs.join(' ')}`);
   }
+  if (!buildToolsMissing) assert.ok(loosePkgs.includes('only_sdist-1.0.0.dist-info'), 'the sdist was built and installed offline');
   assert.ok((await readdir(join(dir, 'pinned'))).includes('lib-1.5.0.dist-info'));
 });
 

@@ -39,7 +39,8 @@ export async function planDocker(ctx: SyncContext): Promise<MirrorPlan> {
   await Promise.all(docker.images.map(async (spec, i) => {
     const source = `docker.images[${i}] "${spec}"`;
     try {
-      const plan = await planImage(parseReference(spec, 'docker.images'), source, await client(parseReference(spec).registry), wanted, notes);
+      const ref = parseReference(spec, 'docker.images');
+      const plan = await planImage(ref, source, await client(ref.registry), wanted, notes);
       images.push(plan);
       ctx.progress.itemDone();
     } catch (err) {

@@ -12,7 +12,6 @@ export const STATE_FILE = 'state.json';
 type CommitInput = {
   dir: string;
   upstream: string;
-  names: Set<string>;
   fetched: Map<string, Packument>;
   outcomes: DownloadOutcome[];
 };
@@ -27,7 +26,6 @@ export async function commitNpm(input: CommitInput): Promise<Failure[]> {
   for (const o of input.outcomes) if (o.status === 'downloaded') touched.add(nameOfLabel(o.item.label));
   const failures: Failure[] = [];
   for (const name of touched) {
-    if (!input.names.has(name) && !input.fetched.has(name)) continue;
     try {
       const stored = await readStoredPackument(input.dir, name);
       const merged = mergePackument(name, input.fetched.get(name), stored, await presentFiles(input.dir, name));

@@ -2,7 +2,7 @@
  * Reads an npm-ecosystem lockfile (npm, yarn classic or berry, pnpm) into the registry packages it
  * pins and the dependencies no registry mirror can serve. The format is chosen by file name.
  */
-import { readFile } from 'node:fs/promises';
+import { readInput } from '../../core/read-input.ts';
 import { basename } from 'node:path';
 import { InputError } from '../../core/errors.ts';
 import { dedupe } from './lockfile-common.ts';
@@ -37,14 +37,7 @@ export function parseLockfile(file: string, text: string): LockfileContents {
  */
 export async function readLockfile(file: string): Promise<LockfileContents> {
   const parse = parserFor(file);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new InputError(file, undefined, `cannot read the lockfile: ${reason}`, { cause: err });
-  }
-  return dedupe(parse(file, text));
+  return dedupe(parse(file, await readInput(file, 'lockfile')));
 }
 
 function parserFor(file: string): Parser {

@@ -52,8 +52,9 @@ export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
   const unique = dedupe(wanted);
   const downloads: DownloadItem[] = [];
   let present = 0;
+  const isMirrored = mirroredChecker(ctx.dir);
   await Promise.all(unique.map(async (w) => {
-    if (await mirroredManifest(ctx.dir, w)) {
+    if (await isMirrored(w)) {
       present++;
       return;
     }
@@ -67,7 +68,7 @@ export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
     failures,
     notes,
     summary: { packages: names.size, versions: unique.length },
-    commit: (outcomes) => commitNpm({ dir: ctx.dir, upstream, names, fetched, outcomes }),
+    commit: (outcomes) => commitNpm({ dir: ctx.dir, upstream, fetched, outcomes }),
   };
 }
 
@@ -127,13 +128,22 @@ async function downloadFor(
   };
 }
 
-/** The stored manifest when this version is already mirrored (tarball present, packument lists it). */
-async function mirroredManifest(dir: string, w: Wanted): Promise<Manifest | undefined> {
-  const stored = await readStoredPackument(dir, w.name);
-  const manifest = stored?.versions?.[w.version];
-  if (!manifest) return undefined;
-  const files = await presentFiles(dir, w.name);
-  return files.has(tarballFilename(w.name, manifest)) ? manifest : undefined;
+/**
+ * Whether a version is already mirrored (the stored packument lists it and its tarball is on
+ * disk). Each package's packument and directory are read once, however many versions it has.
+ */
+function mirroredChecker(dir: string): (w: Wanted) => Promise<boolean> {
+  const local = new Map<string, Promise<{ stored: Packument | undefined; files: Set<string> }>>();
+  return async (w) => {
+    let entry = local.get(w.name);
+    if (!entry) {
+      entry = Promise.all([readStoredPackument(dir, w.name), presentFiles(dir, w.name)]).then(([stored, files]) => ({ stored, files }));
+      local.set(w.name, entry);
+    }
+    const { stored, files } = await entry;
+    const manifest = stored?.versions?.[w.version];
+    return Boolean(manifest && files.has(tarballFilename(w.name, manifest)));
+  };
 }
 
 /** The lockfile's digest wins (it is what `npm ci` will check); else the upstream's. */

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import semver from 'semver';
 import { writeFileAtomic } from '../../engine/atomic.ts';
@@ -112,8 +112,4 @@ export async function listPackages(dir: string): Promise<string[]> {
     }
   }
   return names.sort();
-}
-
-export async function fileSize(path: string): Promise<number> {
-  return (await stat(path).catch(() => undefined))?.size ?? 0;
 }

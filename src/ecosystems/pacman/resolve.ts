@@ -1,4 +1,5 @@
-import { parseProvision, parseRelation, satisfies } from './relation.ts';
+import { describeError } from '../../core/errors.ts';
+import { packageSatisfies, parseRelation, satisfies } from './relation.ts';
 import type { PkgDesc, Relation, RepoDb } from './types.ts';
 
 export type PacmanResolution = { packages: PkgDesc[]; problems: Array<{ item: string; message: string }> };
@@ -23,14 +24,26 @@ export function resolvePacman(targets: string[], dbs: RepoDb[]): PacmanResolutio
   };
 
   for (const [i, target] of targets.entries()) {
-    const found = resolveTarget(target, index);
+    let found: PkgDesc[];
+    try {
+      found = resolveTarget(target, index);
+    } catch (err) {
+      problems.push({ item: `pacman.packages[${i}] "${target}"`, message: describeError(err) });
+      continue;
+    }
     if (found.length === 0) problems.push({ item: `pacman.packages[${i}] "${target}"`, message: `target not found in ${dbs.map((d) => d.repo).join(', ')}` });
     found.forEach(add);
   }
   while (queue.length > 0) {
     const { pkg } = queue.shift()!;
     for (const dep of pkg.depends) {
-      const rel = parseRelation(dep);
+      let rel: Relation;
+      try {
+        rel = parseRelation(dep, `${pkg.repo}/${pkg.name}`);
+      } catch (err) {
+        problems.push({ item: `${pkg.repo}/${pkg.name} ${pkg.version}`, message: `unreadable dependency: ${describeError(err)}` });
+        continue;
+      }
       if (satisfiedBy(rel, chosen.values())) continue;
       const provider = findSatisfier(rel, index);
       if (provider) add(provider);
@@ -86,19 +99,10 @@ function findSatisfier(rel: Relation, index: Index): PkgDesc | undefined {
     const pkg = db.packages.find((p) => p.name === rel.name);
     if (pkg && satisfies(rel, pkg.name, pkg.version)) return pkg;
   }
-  return index.all.find((pkg) => provides(pkg, rel));
-}
-
-function provides(pkg: PkgDesc, rel: Relation): boolean {
-  return pkg.provides.some((p) => {
-    const provision = parseProvision(p);
-    return satisfies(rel, provision.name, provision.version);
-  });
+  return index.all.find((pkg) => packageSatisfies(rel, pkg));
 }
 
 function satisfiedBy(rel: Relation, chosen: Iterable<PkgDesc>): boolean {
-  for (const pkg of chosen) {
-    if (satisfies(rel, pkg.name, pkg.version) || provides(pkg, rel)) return true;
-  }
+  for (const pkg of chosen) if (packageSatisfies(rel, pkg)) return true;
   return false;
 }

@@ -92,7 +92,7 @@ function fileUrl(normalized: string, file: StoredFile): string {
 function projectJson(normalized: string, project: StoredProject): object {
   const versions = new Set<string>();
   for (const f of project.files) {
-    const v = fileVersion({ filename: f.filename } as never, normalized);
+    const v = fileVersion(f.filename, normalized);
     if (v) versions.add(v);
   }
   return {

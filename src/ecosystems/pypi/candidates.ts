@@ -17,10 +17,8 @@ export type CandidateFilter = {
 };
 
 /** The version a distribution file carries, from its name. */
-export function fileVersion(file: IndexFile, normalized: string): string | undefined {
-  const wheel = parseWheelFilename(file.filename);
-  if (wheel) return wheel.version;
-  return sdistVersion(file.filename, normalized);
+export function fileVersion(filename: string, normalized: string): string | undefined {
+  return parseWheelFilename(filename)?.version ?? sdistVersion(filename, normalized);
 }
 
 /**
@@ -32,7 +30,7 @@ export function fileVersion(file: IndexFile, normalized: string): string | undef
 export function candidates(project: IndexProject, normalized: string, filter: CandidateFilter): Candidate[] {
   const byVersion = new Map<string, IndexFile[]>();
   for (const file of project.files) {
-    const version = fileVersion(file, normalized);
+    const version = fileVersion(file.filename, normalized);
     if (!version || !valid(version)) continue;
     byVersion.set(version, [...(byVersion.get(version) ?? []), file]);
   }

@@ -2,7 +2,7 @@
  * Reads a Python lockfile (poetry.lock, uv.lock, Pipfile.lock) into the packages it pins. Any other
  * input file is a pip requirements file (`readRequirements`); `isLockfileName` tells them apart.
  */
-import { readFile } from 'node:fs/promises';
+import { readInput } from '../../core/read-input.ts';
 import { basename } from 'node:path';
 import { InputError } from '../../core/errors.ts';
 import { parsePipfileLock } from './lockfile-pipfile.ts';
@@ -40,14 +40,7 @@ export function parseLockedFile(file: string, text: string): LockedContents {
  */
 export async function readLockedFile(file: string): Promise<LockedContents> {
   parserFor(file);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new InputError(file, undefined, `cannot read the lockfile: ${reason}`, { cause: err });
-  }
-  return parseLockedFile(file, text);
+  return parseLockedFile(file, await readInput(file, 'lockfile'));
 }
 
 function parserFor(file: string): Parser {

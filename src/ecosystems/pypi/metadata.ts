@@ -7,7 +7,7 @@ import type { Http } from '../../engine/http.ts';
 import { RetryableStatus } from '../../engine/http.ts';
 import { isRetryableStatus } from '../../engine/retry.ts';
 import type { IndexFile } from './upstream.ts';
-import { bufferSource, wheelMetadata, type ByteSource } from './zip.ts';
+import { bufferSource, listZip, readZipEntry, wheelMetadata, type ByteSource } from './zip.ts';
 
 /** The fields of core metadata (METADATA / PKG-INFO) that resolution needs. */
 export type CoreMetadata = {
@@ -53,9 +53,8 @@ export function parseMetadata(text: string): CoreMetadata {
  */
 export async function fetchMetadata(http: Http, file: IndexFile): Promise<Buffer> {
   if (file.coreMetadata) {
-    const res = await http.getText(`${file.url}.metadata`);
-    if (res) {
-      const bytes = Buffer.from(res.text, 'utf8');
+    const bytes = await http.getBytes(`${file.url}.metadata`);
+    if (bytes) {
       if (typeof file.coreMetadata === 'string') {
         const actual = createHash('sha256').update(bytes).digest('hex');
         if (actual !== file.coreMetadata) throw new IntegrityError(`${file.url}.metadata`, `sha256:${file.coreMetadata}`, `sha256:${actual}`);
@@ -71,7 +70,6 @@ export async function fetchMetadata(http: Http, file: IndexFile): Promise<Buffer
 /** PKG-INFO at the top of an sdist (`name-version/PKG-INFO`), from .tar.gz or .zip. */
 export async function sdistMetadata(filename: string, bytes: Buffer): Promise<Buffer> {
   if (filename.endsWith('.zip')) {
-    const { listZip, readZipEntry } = await import('./zip.ts');
     const source = bufferSource(bytes);
     const entry = (await listZip(source)).find((e) => /^[^/]+\/PKG-INFO$/.test(e.name));
     if (!entry) throw new Error(`${filename} has no PKG-INFO`);

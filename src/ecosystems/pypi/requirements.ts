@@ -4,6 +4,7 @@
  * `-r`/`-c` includes followed relative to the including file.
  */
 import { readFile } from 'node:fs/promises';
+import { readInput } from '../../core/read-input.ts';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../../core/errors.ts';
 import { parseRequirement } from './pep508.ts';
@@ -51,9 +52,7 @@ const STRONG_HASHES = ['sha256', 'sha384', 'sha512'];
  */
 export async function readRequirements(file: string): Promise<RequirementsContents> {
   const out: RequirementsContents = { requirements: [], constraints: [], notes: [] };
-  const text = await readText(file).catch((err: unknown) => {
-    throw new InputError(file, undefined, `cannot read the requirements file: ${reason(err)}`, { cause: err });
-  });
+  const text = await readInput(file, 'requirements file');
   await readInto(file, text, false, { file, line: 0, out, stack: [resolve(file)] });
   return out;
 }
@@ -204,7 +203,7 @@ async function include(target: string, constraint: boolean, ctx: Context): Promi
   }
   let text: string;
   try {
-    text = await readText(path);
+    text = await readFile(path, 'utf8');
   } catch (err) {
     throw new InputError(ctx.file, `line ${ctx.line}`, `cannot read ${flag} ${target} (${path}): ${reason(err)}`, { cause: err });
   }
@@ -246,10 +245,6 @@ function redact(text: string): string {
 
 function lineError(ctx: Context, message: string): InputError {
   return new InputError(ctx.file, `line ${ctx.line}`, message);
-}
-
-async function readText(path: string): Promise<string> {
-  return readFile(path, 'utf8');
 }
 
 function reason(err: unknown): string {
