@@ -13,7 +13,10 @@ export type ErrorCode =
   | 'OFFLINE_ERR_COMMAND'
   | 'OFFLINE_ERR_SERVE'
   | 'OFFLINE_ERR_RESOLVE'
-  | 'OFFLINE_ERR_NETWORK';
+  | 'OFFLINE_ERR_NETWORK'
+  | 'OFFLINE_ERR_UNSAFE'
+  | 'OFFLINE_ERR_TOO_LARGE'
+  | 'OFFLINE_ERR_TIMEOUT';
 
 export class OfflineError extends Error {
   readonly code: ErrorCode;
@@ -113,6 +116,38 @@ export class CommandError extends OfflineError {
     this.exitCode = exitCode;
     this.stderr = stderr;
   }
+}
+
+/**
+ * A name, path or digest from outside — an upstream's metadata, a lockfile, a request — that would
+ * lead out of the mirror, or is not the kind of name it claims to be. Nothing was read or written.
+ */
+export class UnsafeInputError extends OfflineError {
+  readonly value: string;
+  constructor(what: string, value: string, why: string) {
+    super('OFFLINE_ERR_UNSAFE', `refused ${what} ${JSON.stringify(value)}: ${why}`);
+    this.value = value;
+  }
+}
+
+/** A document or a decompressed stream is larger than its limit (`limits.*` in the config). */
+export class TooLargeError extends OfflineError {
+  readonly limit: number;
+  constructor(what: string, limit: number, key: string) {
+    super('OFFLINE_ERR_TOO_LARGE', `${what} is larger than ${formatLimit(limit)} (${key}); raise ${key} in the config if it is genuine`);
+    this.limit = limit;
+  }
+}
+
+/** Work that has a time limit ran past it: a file's download, an external command. */
+export class TimeoutError extends OfflineError {
+  constructor(message: string) {
+    super('OFFLINE_ERR_TIMEOUT', message);
+  }
+}
+
+function formatLimit(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / 1024 / 1024} MiB` : `${bytes} bytes`;
 }
 
 export function isOfflineError(err: unknown): err is OfflineError {

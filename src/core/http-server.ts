@@ -1,4 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
+import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { EcosystemName, RunningMirror } from '../ecosystems/types.ts';
 import { listenOn } from './listen.ts';
@@ -23,4 +24,20 @@ export async function startMirrorServer(
       server.closeAllConnections();
     }),
   };
+}
+
+/** What a client ending its own download looks like: nothing went wrong on our side. */
+const CLIENT_GONE: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECANCELED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
+
+/**
+ * A koa app for a mirror: a client that disconnects mid-download is not an error, and any other
+ * error is one JSON line on stderr (a fixed message and fields), never a stack trace per request.
+ */
+export function createMirrorApp(name: EcosystemName): Koa {
+  const app = new Koa();
+  app.on('error', (err: NodeJS.ErrnoException, ctx?: Koa.Context) => {
+    if (err.code && CLIENT_GONE.has(err.code)) return;
+    process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'request failed', mirror: name, method: ctx?.method, path: ctx?.path, code: err.code, error: err.message })}\n`);
+  });
+  return app;
 }

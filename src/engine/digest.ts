@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import ssri from 'ssri';
+import { UnsafeInputError } from '../core/errors.ts';
 
 /**
  * Verifies bytes against a Subresource Integrity string (`sha512-…`, `sha256-…`, `sha1-…`,
@@ -50,8 +51,15 @@ export function isValidIntegrity(integrity: string | undefined): integrity is st
   }
 }
 
-/** `sha1`, `sha256` … hex digests (npm's `shasum`, PEP 503's `#sha256=`, OCI digests) as SRI. */
+const HEX_LENGTH = { sha1: 40, sha256: 64, sha512: 128 } as const;
+
+/**
+ * `sha1`, `sha256` … hex digests (npm's `shasum`, PEP 503's `#sha256=`, OCI digests) as SRI.
+ * The hex must be exactly the algorithm's length: Node's hex decoder stops at the first non-hex
+ * character, so `<64 hex>/../../x` would otherwise pass as its prefix. @throws UnsafeInputError.
+ */
 export function sriFromHex(algorithm: 'sha1' | 'sha256' | 'sha512', hex: string): string {
+  if (hex.length !== HEX_LENGTH[algorithm] || !/^[0-9a-f]+$/i.test(hex)) throw new UnsafeInputError(`${algorithm} digest`, hex, `not ${HEX_LENGTH[algorithm]} hex digits`);
   return `${algorithm}-${Buffer.from(hex, 'hex').toString('base64')}`;
 }
 

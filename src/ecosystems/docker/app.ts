@@ -1,8 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import Koa from 'koa';
+import type Koa from 'koa';
+import { createMirrorApp } from '../../core/http-server.ts';
 import { sendFile } from '../../core/send-file.ts';
-import { blobPath, readRepository, type RepositoryIndex } from './store.ts';
+import { isManifestType } from './media.ts';
+import { isDigest } from './names.ts';
+import { blobPath, readRepository, repositoryBlobs, servedManifest, type RepositoryIndex } from './store.ts';
 
 const ROUTE = /^\/v2\/(.+)\/(manifests|blobs|tags)\/([^/]+)$/;
 
@@ -15,7 +18,7 @@ const ROUTE = /^\/v2\/(.+)\/(manifests|blobs|tags)\/([^/]+)$/;
  * mirrored — an image, a tag, an unselected platform's manifest — is a 404 at once.
  */
 export function createDockerApp(dir: string): Koa {
-  const app = new Koa();
+  const app = createMirrorApp('docker');
   app.use(async (ctx, next) => {
     ctx.set('Docker-Distribution-API-Version', 'registry/2.0');
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return error(ctx, 405, 'UNSUPPORTED', 'this mirror is read-only');
@@ -38,7 +41,7 @@ export function createDockerApp(dir: string): Koa {
       return;
     }
     if (kind === 'manifests') return manifest(ctx, dir, repo, ref);
-    if (kind === 'blobs') return blob(ctx, dir, ref);
+    if (kind === 'blobs') return blob(ctx, dir, repo, ref);
     error(ctx, 404, 'NOT_FOUND', 'not a distribution API path');
   });
   return app;
@@ -59,20 +62,23 @@ export async function resolveRepository(dir: string, name: string, ns: string | 
 }
 
 async function manifest(ctx: Koa.Context, dir: string, repo: RepositoryIndex, ref: string): Promise<void> {
-  const digest = ref.startsWith('sha256:') ? ref : repo.tags[ref];
-  const entry = digest ? repo.manifests[digest] : undefined;
-  if (!digest || !entry) return error(ctx, 404, 'MANIFEST_UNKNOWN', `${repo.registry}/${repo.repository}:${ref} is not mirrored (for an index: only the selected platforms are)`);
-  const path = blobPath(dir, digest);
+  const served = servedManifest(repo, ref);
+  if (!served || !isManifestType(served.mediaType)) {
+    return error(ctx, 404, 'MANIFEST_UNKNOWN', `${repo.registry}/${repo.repository}: this reference is not mirrored (for an index: only the selected platforms are)`);
+  }
+  const path = blobPath(dir, served.digest);
   const info = await stat(path).catch(() => undefined);
-  if (!info) return error(ctx, 404, 'MANIFEST_UNKNOWN', `${digest} is missing from the store`);
-  ctx.set('Docker-Content-Digest', digest);
-  ctx.type = entry.mediaType;
+  if (!info) return error(ctx, 404, 'MANIFEST_UNKNOWN', `${served.digest} is missing from the store`);
+  ctx.set('Docker-Content-Digest', served.digest);
+  ctx.type = served.mediaType;
   ctx.length = info.size;
   ctx.body = createReadStream(path);
 }
 
-async function blob(ctx: Koa.Context, dir: string, digest: string): Promise<void> {
-  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) return error(ctx, 400, 'DIGEST_INVALID', `${digest} is not a sha256 digest`);
+/** A blob is served only in a repository whose manifests name it, as a registry scopes blobs. */
+async function blob(ctx: Koa.Context, dir: string, repo: RepositoryIndex, digest: string): Promise<void> {
+  if (!isDigest(digest)) return error(ctx, 400, 'DIGEST_INVALID', 'not a sha256 digest');
+  if (!(await repositoryBlobs(dir, repo)).has(digest)) return error(ctx, 404, 'BLOB_UNKNOWN', `${digest} is not mirrored in this repository`);
   ctx.set('Docker-Content-Digest', digest);
   if (!(await sendFile(ctx, blobPath(dir, digest), 'application/octet-stream'))) {
     ctx.remove('Docker-Content-Digest');

@@ -1,3 +1,5 @@
+import { isDigest } from './names.ts';
+
 /** The manifest media types of the OCI image spec and Docker's registry v2. */
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -12,13 +14,41 @@ export type ParsedManifest =
   | { kind: 'index'; mediaType: string; manifests: Descriptor[] }
   | { kind: 'image'; mediaType: string; config: Descriptor; layers: Descriptor[] };
 
-/** Read a manifest's kind from its bytes (mediaType field, else the shape). */
+const INDEX_TYPES: ReadonlySet<string> = new Set([OCI_INDEX, DOCKER_LIST]);
+const IMAGE_TYPES: ReadonlySet<string> = new Set([OCI_MANIFEST, DOCKER_MANIFEST]);
+
+/** True for the four manifest media types this mirror stores and serves. */
+export function isManifestType(type: string): boolean {
+  return INDEX_TYPES.has(type) || IMAGE_TYPES.has(type);
+}
+
+/**
+ * Read a manifest's kind and media type from its bytes. The body decides: its `mediaType` field
+ * when present, else the header's type, else the OCI type of its shape — and whichever it is must
+ * be one of the four manifest types and agree with the shape (an index has `manifests`, an image
+ * `config` and `layers`), so what is served as `Content-Type` is what the bytes are. Every
+ * descriptor's digest must be a sha256 digest.
+ * @throws Error for anything else: not JSON, another type, a shape that contradicts its type.
+ */
 export function parseManifest(bytes: Buffer, headerType?: string): ParsedManifest {
-  const doc = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
-  const mediaType = doc.mediaType ?? headerType ?? (doc.manifests ? OCI_INDEX : OCI_MANIFEST);
-  if (doc.manifests) return { kind: 'index', mediaType, manifests: doc.manifests };
-  if (!doc.config || !doc.layers) throw new Error(`not an image manifest or index (${mediaType})`);
-  return { kind: 'image', mediaType, config: doc.config, layers: doc.layers };
+  const doc = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown; manifests?: unknown; config?: unknown; layers?: unknown };
+  if (typeof doc !== 'object' || doc === null) throw new Error('not an image manifest or index');
+  const isIndex = Array.isArray(doc.manifests);
+  const fallback = headerType && isManifestType(headerType) && INDEX_TYPES.has(headerType) === isIndex ? headerType : isIndex ? OCI_INDEX : OCI_MANIFEST;
+  const mediaType = typeof doc.mediaType === 'string' ? doc.mediaType : fallback;
+  if (!(isIndex ? INDEX_TYPES : IMAGE_TYPES).has(mediaType)) throw new Error(`not an image manifest or index (${mediaType})`);
+  if (isIndex) return { kind: 'index', mediaType, manifests: descriptors(doc.manifests) };
+  if (!Array.isArray(doc.layers) || typeof doc.config !== 'object') throw new Error(`not an image manifest or index (${mediaType})`);
+  return { kind: 'image', mediaType, config: descriptors([doc.config])[0]!, layers: descriptors(doc.layers) };
+}
+
+function descriptors(list: unknown): Descriptor[] {
+  return (list as Descriptor[]).map((d) => {
+    if (typeof d !== 'object' || d === null || typeof d.digest !== 'string' || !isDigest(d.digest)) {
+      throw new Error(`a descriptor's digest is not sha256:<64 hex>: ${JSON.stringify((d as { digest?: unknown } | null)?.digest)}`);
+    }
+    return d;
+  });
 }
 
 /** `linux/amd64`, `linux/arm/v7` → Platform. */

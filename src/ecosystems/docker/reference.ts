@@ -1,4 +1,5 @@
 import { InputError } from '../../core/errors.ts';
+import { COMPONENT, DIGEST, isRegistryHost } from './names.ts';
 
 /** An image reference resolved the way docker resolves it. */
 export type ImageRef = {
@@ -10,9 +11,7 @@ export type ImageRef = {
   digest?: string;
 };
 
-const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /**
  * Parse `name[:tag][@digest]` as distribution/reference does: the first path component is a
@@ -41,6 +40,7 @@ export function parseReference(text: string, source = 'docker.images'): ImageRef
   let registry = 'docker.io';
   if (parts.length > 1 && (/[.:]/.test(parts[0]!) || parts[0] === 'localhost')) registry = parts.shift()!;
   if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = 'docker.io';
+  if (!isRegistryHost(registry)) fail(`"${registry}" is not a registry host name`);
   if (parts.length === 0 || parts.some((p) => !COMPONENT.test(p))) fail('the repository name must be lowercase letters, digits and separators');
   if (registry === 'docker.io' && parts.length === 1) parts.unshift('library');
   return { registry, repository: parts.join('/'), ...(tag || !digest ? { tag: tag ?? 'latest' } : {}), ...(digest ? { digest } : {}) };

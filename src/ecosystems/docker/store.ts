@@ -1,6 +1,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../engine/atomic.ts';
+import { containedPath } from '../../engine/contain.ts';
+import { parseManifest } from './media.ts';
+import { digestHex, isDigest, repositorySegments } from './names.ts';
 
 /**
  * The Docker mirror's content-addressed store (docs/adr/0006):
@@ -16,15 +19,17 @@ export type RepositoryIndex = {
   manifests: Record<string, { mediaType: string; size: number; platform?: string }>;
 };
 
+/** Where a blob lives. @throws UnsafeInputError unless `digest` is `sha256:<64 lowercase hex>`. */
 export function blobPath(dir: string, digest: string): string {
-  const [algorithm, hex] = digest.split(':');
-  return join(dir, 'blobs', algorithm!, hex!);
+  return containedPath(dir, 'blob digest', 'blobs', 'sha256', digestHex(digest));
 }
 
+/** A repository's index file. @throws UnsafeInputError for a host or name outside the grammar. */
 export function repositoryFile(dir: string, registry: string, repository: string): string {
-  return join(dir, 'repositories', registry, ...repository.split('/'), 'index.json');
+  return containedPath(dir, 'repository', 'repositories', ...repositorySegments(registry, repository), 'index.json');
 }
 
+/** The repository's index, or undefined when it is not mirrored (or is not a repository name). */
 export async function readRepository(dir: string, registry: string, repository: string): Promise<RepositoryIndex | undefined> {
   try {
     return JSON.parse(await readFile(repositoryFile(dir, registry, repository), 'utf8')) as RepositoryIndex;
@@ -38,7 +43,43 @@ export async function writeRepository(dir: string, index: RepositoryIndex): Prom
 }
 
 export async function hasBlob(dir: string, digest: string): Promise<boolean> {
+  if (!isDigest(digest)) return false;
   return (await stat(blobPath(dir, digest)).catch(() => undefined))?.isFile() ?? false;
+}
+
+/** The manifest a repository serves under a tag or digest, own entries only (`__proto__` is a name). */
+export function servedManifest(repo: RepositoryIndex, ref: string): { digest: string; mediaType: string } | undefined {
+  const digest = isDigest(ref) ? ref : Object.hasOwn(repo.tags, ref) ? repo.tags[ref] : undefined;
+  if (!digest || !Object.hasOwn(repo.manifests, digest)) return undefined;
+  return { digest, mediaType: repo.manifests[digest]!.mediaType };
+}
+
+const referenced = new Map<string, Promise<string[]>>();
+
+/**
+ * Every digest a repository may serve as a blob: its manifests and the configs and layers they
+ * name. Manifests are content-addressed and never change, so each is read once per process.
+ */
+export async function repositoryBlobs(dir: string, repo: RepositoryIndex): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const [digest, entry] of Object.entries(repo.manifests)) {
+    if (!isDigest(digest)) continue;
+    out.add(digest);
+    const key = `${dir}\0${digest}`;
+    let blobs = referenced.get(key);
+    if (!blobs) {
+      blobs = readFile(blobPath(dir, digest)).then((bytes) => {
+        const parsed = parseManifest(bytes, entry.mediaType);
+        return parsed.kind === 'image' ? [parsed.config.digest, ...parsed.layers.map((l) => l.digest)] : [];
+      }).catch(() => {
+        referenced.delete(key);
+        return [];
+      });
+      referenced.set(key, blobs);
+    }
+    for (const b of await blobs) out.add(b);
+  }
+  return out;
 }
 
 /** Every repository index in the store. */

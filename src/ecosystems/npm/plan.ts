@@ -9,6 +9,7 @@ import { readLockfile } from './lockfile.ts';
 import { resolveSpecs, type Wanted } from './resolve.ts';
 import { readPackument, type Manifest, type Packument } from './schema.ts';
 import { packageDir, presentFiles, readStoredPackument, tarballFilename } from './storage.ts';
+import { packageNameSegments } from './names.ts';
 import { packumentUrl, resolveUpstream } from './upstream.ts';
 import type { Unmirrorable } from './types.ts';
 
@@ -80,8 +81,10 @@ function packumentFetcher(ctx: SyncContext, upstream: string, fetched: Map<strin
     if (pending) return pending;
     ctx.progress.addTotal(1);
     pending = limit(async () => {
-      const url = packumentUrl(upstream, name);
+      let url: string | undefined;
       try {
+        packageNameSegments(name);
+        url = packumentUrl(upstream, name);
         const read = readPackument(await ctx.http.getJson(url), name);
         if (read) fetched.set(name, read.packument);
         for (const d of read?.dropped ?? []) dropped.set(d.slice(0, d.indexOf(':')), d.slice(d.indexOf(':') + 2));
@@ -89,7 +92,7 @@ function packumentFetcher(ctx: SyncContext, upstream: string, fetched: Map<strin
         return read?.packument;
       } catch (err) {
         ctx.progress.itemFailed();
-        failures.push({ ...failure(name, err), url });
+        failures.push({ ...failure(name, err), ...(url ? { url } : {}) });
         return undefined;
       }
     });
@@ -120,12 +123,14 @@ async function downloadFor(
     failures.push({ ecosystem: 'npm', item: `${w.name}@${w.version}`, code: 'OFFLINE_ERR_INTEGRITY', message: 'neither the lockfile nor the upstream gives a digest to verify the tarball against' });
     return undefined;
   }
-  return {
-    url: manifest.dist.tarball,
-    dest: join(packageDir(dir, w.name), tarballFilename(w.name, manifest)),
-    integrity,
-    label: `${w.name}@${w.version}`,
-  };
+  let dest: string;
+  try {
+    dest = join(packageDir(dir, w.name), tarballFilename(w.name, manifest));
+  } catch (err) {
+    failures.push({ ...failure(`${w.name}@${w.version}`, err), url: manifest.dist.tarball });
+    return undefined;
+  }
+  return { url: manifest.dist.tarball, dest, integrity, label: `${w.name}@${w.version}` };
 }
 
 /**
@@ -142,7 +147,12 @@ function mirroredChecker(dir: string): (w: Wanted) => Promise<boolean> {
     }
     const { stored, files } = await entry;
     const manifest = stored?.versions?.[w.version];
-    return Boolean(manifest && files.has(tarballFilename(w.name, manifest)));
+    if (!manifest) return false;
+    try {
+      return files.has(tarballFilename(w.name, manifest));
+    } catch {
+      return false;
+    }
   };
 }
 

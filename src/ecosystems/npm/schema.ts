@@ -1,3 +1,4 @@
+import { valid } from 'semver';
 import { z } from 'zod';
 
 /**
@@ -58,6 +59,11 @@ export function readPackument(json: unknown, name: string): { packument: Packume
   const versions: Record<string, Manifest> = {};
   const dropped: string[] = [];
   for (const [version, raw] of Object.entries(shape.data.versions)) {
+    // Registries publish semver versions only; anything else (`__proto__`, `../x`) is not one.
+    if (!valid(version)) {
+      dropped.push(`${name}@${version}: not a semver version`);
+      continue;
+    }
     const manifest = manifestSchema.safeParse(raw);
     if (manifest.success) versions[version] = manifest.data;
     else dropped.push(`${name}@${version}: ${manifest.error.issues[0]?.message ?? 'unusable manifest'}`);

@@ -2,6 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import semver from 'semver';
 import { writeFileAtomic } from '../../engine/atomic.ts';
+import { containedPath } from '../../engine/contain.ts';
+import { checkTarballFilename, packageNameSegments } from './names.ts';
 import type { Manifest, Packument } from './schema.ts';
 
 /**
@@ -12,24 +14,49 @@ export function storageRoot(dir: string): string {
   return join(dir, 'storage');
 }
 
+/**
+ * A package's directory in the storage. The name is validated as npm validates it and the path
+ * checked to stay inside the storage. @throws UnsafeInputError.
+ */
 export function packageDir(dir: string, name: string): string {
-  return join(storageRoot(dir), ...name.split('/'));
+  return containedPath(storageRoot(dir), 'npm package name', ...packageNameSegments(name));
 }
 
 /**
  * The file name a version's tarball is stored under: the last segment of its upstream URL, which
- * is what verdaccio looks up when it rewrites tarball URLs to itself.
+ * is what verdaccio looks up when it rewrites tarball URLs to itself, decoded once and then
+ * checked to be a plain `.tgz` name (`..%2F..%2Fx.tgz` is refused, not written).
+ * @throws UnsafeInputError.
  */
 export function tarballFilename(name: string, manifest: Pick<Manifest, 'version' | 'dist'>): string {
+  let last: string | undefined;
   try {
-    const last = new URL(manifest.dist.tarball).pathname.split('/').pop();
-    if (last && /\.tgz$/.test(last)) return decodeURIComponent(last);
+    last = new URL(manifest.dist.tarball).pathname.split('/').pop();
   } catch {
     // not a URL: fall back to the registry's convention
   }
-  return `${posix.basename(name)}-${manifest.version}.tgz`;
+  if (last && /\.tgz$/i.test(last)) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(last);
+    } catch {
+      decoded = last;
+    }
+    return checkTarballFilename(decoded, name);
+  }
+  return checkTarballFilename(`${posix.basename(name)}-${manifest.version}.tgz`, name);
 }
 
+/** `tarballFilename`, or undefined where it refuses (a stored or upstream version to leave out). */
+function safeTarballFilename(name: string, manifest: Pick<Manifest, 'version' | 'dist'>): string | undefined {
+  try {
+    return tarballFilename(name, manifest);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The stored packument, or undefined when there is none (or the name is not a package name). */
 export async function readStoredPackument(dir: string, name: string): Promise<Packument | undefined> {
   try {
     return JSON.parse(await readFile(join(packageDir(dir, name), 'package.json'), 'utf8')) as Packument;
@@ -40,7 +67,12 @@ export async function readStoredPackument(dir: string, name: string): Promise<Pa
 
 /** Names of the files present in a package's directory. */
 export async function presentFiles(dir: string, name: string): Promise<Set<string>> {
-  const files = await readdir(packageDir(dir, name)).catch(() => [] as string[]);
+  let files: string[];
+  try {
+    files = await readdir(packageDir(dir, name));
+  } catch {
+    files = [];
+  }
   return new Set(files);
 }
 
@@ -55,8 +87,8 @@ export function mergePackument(name: string, upstream: Packument | undefined, st
   const attachments: Record<string, { shasum?: string; version: string }> = {};
   for (const source of [stored, upstream]) {
     for (const [version, manifest] of Object.entries(source?.versions ?? {})) {
-      const file = tarballFilename(name, manifest);
-      if (!files.has(file)) continue;
+      const file = safeTarballFilename(name, manifest);
+      if (!file || !files.has(file)) continue;
       versions[version] = manifest;
       attachments[file] = { shasum: manifest.dist.shasum, version };
     }

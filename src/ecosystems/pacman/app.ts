@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import Router from '@koa/router';
-import Koa from 'koa';
+import type Koa from 'koa';
+import { createMirrorApp } from '../../core/http-server.ts';
 import { sendFile } from '../../core/send-file.ts';
+import { isInside } from '../../engine/contain.ts';
 import { currentManifest, dbPath } from './generation.ts';
 
 /**
@@ -10,20 +12,21 @@ import { currentManifest, dbPath } from './generation.ts';
  * two generations. Anything not in the generation is a 404 at once.
  */
 export function createPacmanApp(dir: string): Koa {
-  const app = new Koa();
+  const app = createMirrorApp('pacman');
   const router = new Router();
   router.get('/:repo/os/:arch/:file', async (ctx) => {
     const { repo, arch, file } = ctx.params as { repo: string; arch: string; file: string };
     const manifest = await currentManifest(dir);
-    const served = manifest?.repos[`${repo}/${arch}`];
-    if (!manifest || !served) return notFound(ctx, `${repo}/${arch} is not mirrored`);
+    // Own properties only: `__proto__`, `constructor` and `toString` are names, not entries.
+    const served = manifest && Object.hasOwn(manifest.repos, `${repo}/${arch}`) ? manifest.repos[`${repo}/${arch}`] : undefined;
+    if (!manifest || !served) return notFound(ctx, 'not mirrored');
     if (file === `${repo}.db` || file === `${repo}.db.tar.gz`) {
-      if (await sendFile(ctx, dbPath(dir, manifest.id, repo, arch), 'application/octet-stream')) return;
+      if (await sendFile(ctx, dbPath(dir, manifest.id, served.repo, served.arch), 'application/octet-stream')) return;
       return notFound(ctx, `${file} is missing from generation ${manifest.id}`);
     }
-    const entry = served.files[file];
-    if (entry && (await sendFile(ctx, join(dir, entry.pool), 'application/octet-stream'))) return;
-    notFound(ctx, `${file} is not mirrored in ${repo}/${arch}`);
+    const entry = Object.hasOwn(served.files, file) ? served.files[file] : undefined;
+    if (entry && isInside(dir, join(dir, entry.pool)) && (await sendFile(ctx, join(dir, entry.pool), 'application/octet-stream'))) return;
+    notFound(ctx, 'not mirrored');
   });
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../engine/atomic.ts';
+import { poolSegments } from './names.ts';
 import { writeRepoDb } from './repo-db.ts';
 import type { PkgDesc } from './types.ts';
 
@@ -20,8 +21,9 @@ export type Manifest = { id: string; created: string; repos: Record<string, Repo
 
 export const CURRENT = 'current.json';
 
-export function poolPath(pkg: Pick<PkgDesc, 'sha256' | 'filename'>): string {
-  return join('pool', pkg.sha256!, pkg.filename);
+/** A package's place in the pool, relative to the mirror: `pool/<sha256>/<filename>`. @throws UnsafeInputError. */
+export function poolPath(pkg: Pick<PkgDesc, 'sha256' | 'filename' | 'entry'>): string {
+  return join('pool', ...poolSegments(pkg));
 }
 
 export function generationDir(dir: string, id: string): string {

@@ -4,7 +4,9 @@ import { writeFileAtomic } from '../../engine/atomic.ts';
 import { sriFromHex } from '../../engine/digest.ts';
 import type { DownloadItem } from '../../engine/download.ts';
 import type { DownloadOutcome, Failure, MirrorPlan, Note, SyncContext } from '../types.ts';
+import { containedPath } from '../../engine/contain.ts';
 import { poolPath, publishGeneration, type RepoContent } from './generation.ts';
+import { poolSegments } from './names.ts';
 import { parseRepoDb } from './repo-db.ts';
 import { resolvePacman } from './resolve.ts';
 import type { PkgDesc, RepoDb } from './types.ts';
@@ -76,17 +78,23 @@ async function fetchDbs(ctx: SyncContext, arch: string, failures: Failure[]): Pr
 
 function packageDownload(ctx: SyncContext, pkg: PkgDesc, arch: string, failures: Failure[]): DownloadItem | undefined {
   const label = `${pkg.repo}/${pkg.name} ${pkg.version} (${arch})`;
-  if (!pkg.sha256 || !/^[0-9a-f]{64}$/i.test(pkg.sha256)) {
+  if (!pkg.sha256) {
     failures.push({ ecosystem: 'pacman', item: label, code: 'OFFLINE_ERR_INTEGRITY', message: 'the database gives no %SHA256SUM% for this package, so it cannot be verified' });
     return undefined;
   }
-  return {
-    url: `${repoBase(ctx.config.pacman.upstream, pkg.repo, arch)}/${encodeURIComponent(pkg.filename)}`,
-    dest: join(ctx.dir, poolPath(pkg)),
-    integrity: sriFromHex('sha256', pkg.sha256),
-    label,
-    size: pkg.csize,
-  };
+  try {
+    const [sha256, filename] = poolSegments(pkg);
+    return {
+      url: `${repoBase(ctx.config.pacman.upstream, pkg.repo, arch)}/${encodeURIComponent(filename)}`,
+      dest: containedPath(ctx.dir, 'pacman package', 'pool', sha256, filename),
+      integrity: sriFromHex('sha256', sha256),
+      label,
+      size: pkg.csize,
+    };
+  } catch (err) {
+    failures.push({ ecosystem: 'pacman', item: label, code: isOfflineError(err) ? err.code : 'OFFLINE_ERR_INTERNAL', message: describeError(err) });
+    return undefined;
+  }
 }
 
 async function commitPacman(ctx: SyncContext, content: RepoContent[], outcomes: DownloadOutcome[], planFailed: boolean, notes: Note[]): Promise<Failure[]> {

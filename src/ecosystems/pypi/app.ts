@@ -1,10 +1,10 @@
-import { join } from 'node:path';
 import Router from '@koa/router';
-import Koa from 'koa';
+import type Koa from 'koa';
+import { createMirrorApp } from '../../core/http-server.ts';
 import { sendFile } from '../../core/send-file.ts';
 import { fileVersion } from './candidates.ts';
 import { normalizeName } from './names.ts';
-import { filesDir, listProjects, readStoredProject, type StoredFile, type StoredProject } from './storage.ts';
+import { distPath, listProjects, readStoredProject, type StoredFile, type StoredProject } from './storage.ts';
 
 const JSON_V1 = 'application/vnd.pypi.simple.v1+json';
 const HTML_V1 = 'application/vnd.pypi.simple.v1+html';
@@ -16,7 +16,7 @@ const HTML = 'text/html';
  * and the files themselves. Never contacts an upstream: a project not mirrored is a 404 at once.
  */
 export function createPypiApp(dir: string): Koa {
-  const app = new Koa();
+  const app = createMirrorApp('pypi');
   const router = new Router({ strict: true });
 
   router.get('/simple/', async (ctx) => {
@@ -29,7 +29,7 @@ export function createPypiApp(dir: string): Koa {
       return;
     }
     ctx.type = format;
-    ctx.body = page('Simple index', names.map((n) => `<a href="${n}/">${n}</a>`));
+    ctx.body = page('Simple index', names.map((n) => `<a href="${escape(n)}/">${escape(n)}</a>`));
   });
 
   router.get('/simple/:project', (ctx) => {
@@ -57,19 +57,32 @@ export function createPypiApp(dir: string): Koa {
     ctx.body = format === JSON_V1 ? projectJson(normalized, project) : projectHtml(normalized, project);
   });
 
+  // A file is served only when the project's published page lists it (the file itself, or its
+  // PEP 658 `.metadata` where the page advertises one): never by joining the request onto the disk.
   router.get('/files/:project/:filename', async (ctx) => {
     const { project, filename } = ctx.params as { project: string; filename: string };
-    const path = join(filesDir(dir, normalizeName(project)), filename);
-    const type = filename.endsWith('.metadata') ? 'text/plain' : 'application/octet-stream';
-    if (filename.startsWith('.') || filename.endsWith('.partial') || !(await sendFile(ctx, path, type))) {
+    const path = await publishedFile(dir, project, filename);
+    if (!path || !(await sendFile(ctx, path, filename.endsWith('.metadata') ? 'text/plain' : 'application/octet-stream'))) {
       ctx.status = 404;
-      ctx.body = `${filename} is not mirrored\n`;
+      ctx.body = 'not mirrored\n';
     }
   });
 
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
+}
+
+/** The path of `filename` when the stored page of `project` lists it, else undefined. */
+async function publishedFile(dir: string, project: string, filename: string): Promise<string | undefined> {
+  if (normalizeName(project) !== project) return undefined;
+  const stored = await readStoredProject(dir, project);
+  if (!stored) return undefined;
+  const metadata = filename.endsWith('.metadata');
+  const distName = metadata ? filename.slice(0, -'.metadata'.length) : filename;
+  const file = stored.files.find((f) => f.filename === distName);
+  if (!file || (metadata && !file.metadataSha256)) return undefined;
+  return distPath(dir, project, distName, metadata ? '.metadata' : '');
 }
 
 /** PEP 691 content negotiation; sets 406 and returns undefined when nothing offered is acceptable. */
@@ -107,7 +120,9 @@ function projectJson(normalized: string, project: StoredProject): object {
       yanked: f.yanked,
       size: f.size,
       ...(f.uploadTime ? { 'upload-time': f.uploadTime } : {}),
-      ...(f.metadataSha256 ? { 'core-metadata': { sha256: f.metadataSha256 }, 'dist-info-metadata': { sha256: f.metadataSha256 } } : {}),
+      // PEP 714: `core-metadata` only. pip 22.3 to 23.1 (Debian 12 ships 23.0.1) crash on a JSON
+      // `dist-info-metadata` key (pypa/pip#12042); the HTML attribute of that name is harmless.
+      ...(f.metadataSha256 ? { 'core-metadata': { sha256: f.metadataSha256 } } : {}),
     })),
   };
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describeError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../engine/atomic.ts';
 import type { Failure } from '../types.ts';
-import { ensureWheelMetadata, filesDir, readStoredProject, sizeOf, writeStoredProject, type StoredFile } from './storage.ts';
+import { distPath, ensureWheelMetadata, readStoredProject, sizeOf, writeStoredProject, type StoredFile } from './storage.ts';
 import type { IndexFile } from './upstream.ts';
 
 export const STATE_FILE = 'state.json';
@@ -36,7 +36,7 @@ export async function commitPypi(input: CommitInput): Promise<Failure[]> {
       }
       const present: StoredFile[] = [];
       for (const file of byName.values()) {
-        const path = join(filesDir(input.dir, normalized), file.filename);
+        const path = distPath(input.dir, normalized, file.filename);
         const size = await sizeOf(path);
         if (size === undefined) continue;
         const metadataSha256 = file.filename.endsWith('.whl') ? await ensureWheelMetadata(path) : undefined;

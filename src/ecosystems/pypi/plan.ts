@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { describeError, isOfflineError } from '../../core/errors.ts';
 import { sriFromHex } from '../../engine/digest.ts';
@@ -12,7 +11,8 @@ import { fetchMetadata, parseMetadata, type CoreMetadata } from './metadata.ts';
 import { parseRequirement } from './pep508.ts';
 import { readRequirements } from './requirements.ts';
 import { describeTarget, resolveTarget, type Provider } from './resolve.ts';
-import { filesDir } from './storage.ts';
+import { projectSegment } from './names.ts';
+import { distPath } from './storage.ts';
 import { tagRanks, type Target } from './tags.ts';
 import type { LockedPackage, Requirement } from './types.ts';
 import { fetchProject, type IndexFile, type IndexProject } from './upstream.ts';
@@ -30,7 +30,7 @@ export async function planPypi(ctx: SyncContext): Promise<MirrorPlan> {
   const failures: Failure[] = [];
   const notes: Note[] = [];
   const targets: Target[] = pypi.python.flatMap((python) => pypi.platforms.map((platform) => ({ python, platform })));
-  const provider = createProvider(ctx);
+  const provider = createProvider(ctx, failures);
   const environments: Environment[] = [];
   const locked: Array<{ source: string; packages: LockedPackage[] }> = [];
 
@@ -82,9 +82,14 @@ export async function planPypi(ctx: SyncContext): Promise<MirrorPlan> {
   for (const lock of locked) {
     for (const target of targets) {
       for (const pkg of lock.packages) {
-        const result = await lockedCandidate(pkg, target, provider);
-        if (typeof result === 'string') failures.push({ ecosystem: 'pypi', item: `${pkg.source} for ${describeTarget(target)}`, code: 'OFFLINE_ERR_RESOLVE', message: result });
-        else if (result) choose(result);
+        const item = `${pkg.source} for ${describeTarget(target)}`;
+        try {
+          const result = await lockedCandidate(pkg, target, provider);
+          if (typeof result === 'string') failures.push({ ecosystem: 'pypi', item, code: 'OFFLINE_ERR_RESOLVE', message: result });
+          else if (result) choose(result);
+        } catch (err) {
+          failures.push(failure(item, err));
+        }
       }
     }
   }
@@ -96,7 +101,11 @@ export async function planPypi(ctx: SyncContext): Promise<MirrorPlan> {
         failures.push({ ecosystem: 'pypi', item: file.filename, code: 'OFFLINE_ERR_INTEGRITY', message: 'the upstream index gives no sha256 for this file, so it cannot be verified', url: file.url });
         continue;
       }
-      downloads.push({ url: file.url, dest: join(filesDir(ctx.dir, normalized), file.filename), integrity: sriFromHex('sha256', file.sha256), label: file.filename, size: file.size });
+      try {
+        downloads.push({ url: file.url, dest: distPath(ctx.dir, normalized, file.filename), integrity: sriFromHex('sha256', file.sha256), label: file.filename, size: file.size });
+      } catch (err) {
+        failures.push({ ...failure(file.filename, err), url: file.url });
+      }
     }
   }
   return {
@@ -124,16 +133,29 @@ async function lockedCandidate(pkg: LockedPackage, target: Target, provider: Pro
   return found[0] ?? `no file of ${pkg.name} ${pkg.version} that the lockfile allows installs on ${describeTarget(target)}`;
 }
 
-function createProvider(ctx: SyncContext): Provider {
+/**
+ * Project pages and metadata, each fetched once. A name that is not a normalized project name is
+ * refused before any request; files an index lists under names that could lead elsewhere are
+ * reported once per project and left out.
+ */
+function createProvider(ctx: SyncContext, failures: Failure[]): Provider {
   const limit = pLimit(ctx.concurrency);
   const projects = new Map<string, Promise<IndexProject | undefined>>();
   const metadata = new Map<string, Promise<CoreMetadata>>();
+  async function fetchChecked(normalized: string): Promise<IndexProject | undefined> {
+    projectSegment(normalized);
+    const project = await limit(() => fetchProject(ctx.http, ctx.config.pypi.upstream, normalized));
+    for (const r of project?.refused ?? []) {
+      failures.push({ ecosystem: 'pypi', item: `${normalized}: ${JSON.stringify(r.filename)}`, code: 'OFFLINE_ERR_UNSAFE', message: `the index lists a file that is not mirrored: ${r.reason}` });
+    }
+    return project;
+  }
   return {
     project(normalized) {
       let pending = projects.get(normalized);
       if (!pending) {
         ctx.progress.addTotal(1);
-        pending = limit(() => fetchProject(ctx.http, ctx.config.pypi.upstream, normalized)).finally(() => ctx.progress.itemDone());
+        pending = fetchChecked(normalized).finally(() => ctx.progress.itemDone());
         projects.set(normalized, pending);
       }
       return pending;

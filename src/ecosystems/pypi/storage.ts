@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../engine/atomic.ts';
+import { containedPath } from '../../engine/contain.ts';
+import { distFilename, projectSegment } from './names.ts';
 import { fileSource } from './metadata.ts';
 import { wheelMetadata } from './zip.ts';
 
@@ -24,14 +26,17 @@ export type StoredFile = {
 
 export type StoredProject = { name: string; files: StoredFile[] };
 
-export function filesDir(dir: string, normalized: string): string {
-  return join(dir, 'files', normalized);
+/** Where a distribution file (or its `.metadata`, with `suffix`) lives. @throws UnsafeInputError. */
+export function distPath(dir: string, normalized: string, filename: string, suffix = ''): string {
+  return containedPath(dir, 'PyPI file', 'files', projectSegment(normalized), `${distFilename(filename)}${suffix}`);
 }
 
+/** The served project page. @throws UnsafeInputError for a name that is not a normalized name. */
 export function projectFile(dir: string, normalized: string): string {
-  return join(dir, 'projects', `${normalized}.json`);
+  return containedPath(dir, 'PyPI project name', 'projects', `${projectSegment(normalized)}.json`);
 }
 
+/** The stored page of a project, or undefined when it is not mirrored (or the name is not a name). */
 export async function readStoredProject(dir: string, normalized: string): Promise<StoredProject | undefined> {
   try {
     return JSON.parse(await readFile(projectFile(dir, normalized), 'utf8')) as StoredProject;

@@ -1,5 +1,6 @@
-import { UpstreamError } from '../../core/errors.ts';
+import { UpstreamError, describeError } from '../../core/errors.ts';
 import type { Http } from '../../engine/http.ts';
+import { distFilename } from './names.ts';
 
 /** One file of a project as a PEP 503/691 index lists it. */
 export type IndexFile = {
@@ -16,7 +17,11 @@ export type IndexFile = {
   uploadTime?: string;
 };
 
-export type IndexProject = { name: string; files: IndexFile[] };
+/**
+ * A project page: the files it lists, and the entries refused because their file name could name
+ * another path (`../../x.whl`, `a%2Fb.whl`, a hidden file) — reported, never downloaded.
+ */
+export type IndexProject = { name: string; files: IndexFile[]; refused?: Array<{ filename: string; reason: string }> };
 
 /** pip's Accept header: PEP 691 JSON preferred, HTML accepted. */
 export const SIMPLE_ACCEPT = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.1, text/html;q=0.01';
@@ -33,11 +38,27 @@ export async function fetchProject(http: Http, upstream: string, normalized: str
   const url = projectUrl(upstream, normalized);
   const res = await http.getText(url, { accept: SIMPLE_ACCEPT });
   if (!res) return undefined;
-  if (res.contentType.includes('json')) return parseJsonPage(res.text, url);
-  return { name: normalized, files: parseHtmlPage(res.text, url) };
+  const page = res.contentType.includes('json') ? parseJsonPage(res.text, url) : { name: normalized, files: parseHtmlPage(res.text, url) };
+  return keepSafeFiles(page);
 }
 
-function parseJsonPage(text: string, pageUrl: string): IndexProject {
+function keepSafeFiles(page: { name: string; files: IndexFile[] }): IndexProject {
+  const files: IndexFile[] = [];
+  const refused: NonNullable<IndexProject['refused']> = [];
+  for (const file of page.files) {
+    try {
+      distFilename(file.filename);
+      files.push(file);
+    } catch (err) {
+      refused.push({ filename: file.filename, reason: describeError(err) });
+    }
+  }
+  return { name: page.name, files, refused };
+}
+
+const SHA256 = /^[0-9a-f]{64}$/i;
+
+function parseJsonPage(text: string, pageUrl: string): { name: string; files: IndexFile[] } {
   let doc: { name?: string; files?: Array<Record<string, unknown>> };
   try {
     doc = JSON.parse(text);
@@ -52,7 +73,7 @@ function parseJsonPage(text: string, pageUrl: string): IndexProject {
     files.push({
       filename: f.filename,
       url: new URL(f.url, pageUrl).href,
-      sha256: typeof hashes.sha256 === 'string' ? hashes.sha256 : undefined,
+      sha256: typeof hashes.sha256 === 'string' && SHA256.test(hashes.sha256) ? hashes.sha256.toLowerCase() : undefined,
       requiresPython: typeof f['requires-python'] === 'string' && f['requires-python'] ? f['requires-python'] : undefined,
       yanked: typeof f.yanked === 'string' || typeof f.yanked === 'boolean' ? f.yanked : false,
       coreMetadata: metadataHash(metadata),
@@ -65,7 +86,9 @@ function parseJsonPage(text: string, pageUrl: string): IndexProject {
 
 function metadataHash(value: unknown): string | boolean {
   if (value === true) return true;
-  if (value && typeof value === 'object' && typeof (value as { sha256?: unknown }).sha256 === 'string') return (value as { sha256: string }).sha256;
+  const sha256 = value && typeof value === 'object' ? (value as { sha256?: unknown }).sha256 : undefined;
+  if (typeof sha256 === 'string' && SHA256.test(sha256)) return sha256.toLowerCase();
+  if (value && typeof value === 'object') return true;
   return false;
 }
 
@@ -81,9 +104,9 @@ export function parseHtmlPage(html: string, pageUrl: string): IndexFile[] {
     const href = attrs.get('href');
     if (!href) continue;
     const url = new URL(href, pageUrl);
-    const sha256 = /(?:^|&)sha256=([0-9a-f]{64})/i.exec(url.hash.slice(1))?.[1];
+    const sha256 = /(?:^|&)sha256=([0-9a-f]{64})(?:&|$)/i.exec(url.hash.slice(1))?.[1]?.toLowerCase();
     url.hash = '';
-    const filename = decodeURIComponent(url.pathname.split('/').pop() ?? unescape(anchor[2]!.trim()));
+    const filename = decodeOnce(url.pathname.split('/').pop() || unescape(anchor[2]!.trim()));
     const metadata = attrs.get('data-core-metadata') ?? attrs.get('data-dist-info-metadata');
     files.push({
       filename,
@@ -95,6 +118,15 @@ export function parseHtmlPage(html: string, pageUrl: string): IndexFile[] {
     });
   }
   return files;
+}
+
+/** One percent-decoding, as pip does for the last path segment; malformed escapes stay as they are. */
+function decodeOnce(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function unescape(text: string): string {
