@@ -1,6 +1,6 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultConfigPath } from '../core/config.ts';
-import { reportError } from './common.ts';
+import { EXIT, reportError } from './common.ts';
 import { runServe } from './serve.ts';
 import { runCheck } from './check.ts';
 import { runEnv } from './env.ts';
@@ -14,7 +14,7 @@ export function buildProgram(): Command {
   const program = new Command('offline')
     .description('Pre-fetch npm, PyPI, pacman and Docker content while online; serve it to your containers offline.')
     .version('0.1.0')
-    .showHelpAfterError()
+    .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `
 Typical use:
   offline sync          fetch everything offline.yaml names (online, before travel)
@@ -26,16 +26,21 @@ Typical use:
 
 Config: offline.yaml in the current directory, or -c FILE, or $OFFLINE_CONFIG.`);
 
+  // A bad flag is a usage error (exit 2) that says what is wanted, never a stack trace.
+  program.exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : EXIT.usage);
+  });
   const config = () => new Option('-c, --config <file>', 'config file').default(defaultConfigPath());
   const json = () => new Option('--json', 'print a machine-readable report on stdout');
 
   program.command('sync')
     .description('resolve every lockfile and package the config names, download it, verify every checksum, commit it')
     .addOption(config()).addOption(json())
-    .option('--concurrency <n>', 'downloads in flight at once', '32')
-    .option('--per-host <n>', 'keep-alive connections per upstream host', '16')
-    .option('--retries <n>', 'retries on 429, 5xx, resets and timeouts', '4')
-    .option('--timeout <seconds>', 'time limit for one file', '600')
+    .option('--concurrency <n>', 'downloads in flight at once', integer(1), 32)
+    .option('--per-host <n>', 'keep-alive connections per upstream host', integer(1), 16)
+    .option('--retries <n>', 'retries on 429, 5xx, resets and stalls', integer(0), 4)
+    .option('--timeout <seconds>', 'time limit for one file or document, retries included', integer(1), 600)
+    .option('--stall <seconds>', 'an attempt that receives nothing for this long is a stall (retried)', integer(1), 30)
     .addHelpText('after', `
 Re-running downloads nothing new. An interrupted sync (Ctrl-C, kill -9, a lost network) keeps
 every verified file; run it again to finish. Exit status: 0 done, 1 some items failed (each is
@@ -125,6 +130,15 @@ changes nothing. Example:
     .action(wrap(runStatus));
 
   return program;
+}
+
+/** A commander parser for an integer option of at least `min`. */
+function integer(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`must be a whole number ≥ ${min}`);
+    return n;
+  };
 }
 
 function wrap<T extends { json?: boolean }>(fn: (opts: T) => Promise<number>): (opts: T) => Promise<void> {

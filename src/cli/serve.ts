@@ -1,4 +1,6 @@
+import { userInfo } from 'node:os';
 import { serve } from '../core/serve.ts';
+import { dropPrivileges, serveUser } from '../core/serve-user.ts';
 import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
 
 export type ServeCliOptions = CommonOptions & { listen?: string };
@@ -6,12 +8,23 @@ export type ServeCliOptions = CommonOptions & { listen?: string };
 /** Serve in the foreground until SIGINT or SIGTERM, then close every mirror and exit 0. */
 export async function runServe(opts: ServeCliOptions): Promise<number> {
   const config = await loadFromOptions(opts);
+  // Root binds (any port), then the mirrors run as the serve user: never as root.
+  const user = process.getuid?.() === 0 ? await serveUser(config) : undefined;
   const serving = await serve({ config, host: opts.listen });
+  if (user) {
+    try {
+      await dropPrivileges(user, config.data);
+    } catch (err) {
+      await serving.close();
+      throw err;
+    }
+  }
   const endpoints = serving.mirrors.map((m) => ({ name: m.name, url: m.url }));
-  if (opts.json) process.stdout.write(`${JSON.stringify({ serving: endpoints })}\n`);
+  const as = { user: user?.name ?? currentUser(), uid: process.getuid?.() };
+  if (opts.json) process.stdout.write(`${JSON.stringify({ serving: endpoints, ...as })}\n`);
   else {
     for (const e of endpoints) process.stdout.write(`${e.name} mirror: ${e.url}\n`);
-    process.stdout.write('serving from disk only; Ctrl-C stops\n');
+    process.stdout.write(`serving from disk only as ${as.user} (uid ${as.uid}); Ctrl-C stops\n`);
   }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -19,4 +32,12 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   });
   await serving.close();
   return EXIT.ok;
+}
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? '?');
+  }
 }

@@ -4,7 +4,7 @@ import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
 import { formatBytes, formatDuration, plural } from './format.ts';
 import { renderProgress } from './progress-render.ts';
 
-export type SyncCliOptions = CommonOptions & { concurrency: string; perHost: string; retries: string; timeout: string };
+export type SyncCliOptions = CommonOptions & { concurrency: number; perHost: number; retries: number; timeout: number; stall: number };
 
 export async function runSync(opts: SyncCliOptions): Promise<number> {
   const config = await loadFromOptions(opts);
@@ -26,12 +26,8 @@ export async function runSync(opts: SyncCliOptions): Promise<number> {
       config,
       progress,
       signal: controller.signal,
-      concurrency: positive(opts.concurrency, '--concurrency'),
-      http: {
-        perHost: positive(opts.perHost, '--per-host'),
-        retries: positive(opts.retries, '--retries', 0),
-        itemTimeoutMs: positive(opts.timeout, '--timeout') * 1000,
-      },
+      concurrency: opts.concurrency,
+      http: { perHost: opts.perHost, retries: opts.retries, itemTimeoutMs: opts.timeout * 1000, idleTimeoutMs: opts.stall * 1000 },
     });
   } finally {
     stop();
@@ -41,12 +37,6 @@ export async function runSync(opts: SyncCliOptions): Promise<number> {
   process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   if (report.interrupted) return EXIT.interrupted;
   return report.ok ? EXIT.ok : EXIT.failures;
-}
-
-function positive(value: string, flag: string, min = 1): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer ≥ ${min}, got "${value}"`);
-  return n;
 }
 
 /** The end-of-sync summary a person reads: per mirror, then notes, then every failure. */

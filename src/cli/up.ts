@@ -8,7 +8,7 @@ export type UpCliOptions = CommonOptions & { detach?: boolean; dryRun?: boolean 
 export async function runUp(opts: UpCliOptions): Promise<number> {
   const config = await loadFromOptions(opts);
   const report = await up({ config, detach: opts.detach, dryRun: opts.dryRun, cli: [process.execPath, ...process.execArgv, process.argv[1]!] });
-  const { serving, ...printable } = report;
+  const { foreground, ...printable } = report;
   if (opts.json) process.stdout.write(`${JSON.stringify(printable, null, 2)}\n`);
   else if (report.dryRun) {
     process.stdout.write(`offline up would run (each only where not already so):\n${report.commands!.map((c) => `  ${c.join(' ')}`).join('\n')}\n`);
@@ -18,15 +18,16 @@ export async function runUp(opts: UpCliOptions): Promise<number> {
     if (report.steps.length === 0) process.stdout.write('network already up: nothing to change\n');
     for (const m of report.mirrors) process.stdout.write(`${m.name} mirror: ${m.url}\n`);
     if (report.alreadyServing) process.stdout.write(`mirrors already serving (pid ${report.pid})\n`);
-    else if (opts.detach) process.stdout.write(`mirrors serving in the background (pid ${report.pid}); \`offline down\` stops them and removes the wiring\n`);
-    else process.stdout.write('serving from disk only; Ctrl-C stops the mirrors (the wiring stays until `offline down`)\n');
+    else if (opts.detach) process.stdout.write(`mirrors serving in the background as ${report.user} (pid ${report.pid}); \`offline down\` stops them and removes the wiring\n`);
+    else process.stdout.write(`mirrors starting as ${report.user} (pid ${report.pid}); Ctrl-C stops them (the wiring stays until \`offline down\`)\n`);
   }
-  if (!serving) return EXIT.ok;
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  await serving.close();
+  if (!foreground) return EXIT.ok;
+  const stop = (): void => foreground.stop();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  await foreground.exited;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
   return EXIT.ok;
 }
 

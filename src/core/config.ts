@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { dataDirProblem } from './data-dir.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { configSchema, type RawConfig } from './config-schema.ts';
 
@@ -58,8 +59,14 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => ({ path: '', message: e.message.split('\n')[0] ?? e.message })));
   }
-  const raw: unknown = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
+  let raw: unknown;
+  try {
+    // yaml refuses documents whose aliases expand past this (a "billion laughs" bomb).
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read the YAML: ${(err as Error).message}` }]);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(file, [{ path: '', message: 'must be a YAML mapping of keys such as data, npm, network' }]);
   }
   const issues: ConfigIssue[] = [];
@@ -67,12 +74,11 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) issues.push({ path: formatPath(issue.path), message: issue.message });
-    throw new ConfigError(file, issues);
   }
-  const config = resolvePaths(parsed.data, file);
-  issues.push(...(await missingInputs(config)));
-  if (issues.length > 0) throw new ConfigError(file, issues);
-  return config;
+  // Files are checked even when the shape is not valid, so every problem is reported at once.
+  issues.push(...(await fileIssues(pathsOf(raw as Record<string, unknown>, file))));
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(file, issues);
+  return resolvePaths(parsed.data, file);
 }
 
 function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): void {
@@ -105,18 +111,34 @@ function resolvePaths(raw: RawConfig, file: string): Config {
   };
 }
 
-async function missingInputs(config: Config): Promise<ConfigIssue[]> {
-  const lists: Array<[string, string[]]> = [
-    ['npm.lockfiles', config.npm.lockfiles],
-    ['pypi.requirements', config.pypi.requirements],
-  ];
+/** The paths a config names, resolved, from whatever of it is readable (it may not be valid). */
+type NamedPaths = { data: string | undefined; inputs: Array<{ path: string; file: string }> };
+
+function pathsOf(raw: Record<string, unknown>, file: string): NamedPaths {
+  const base = dirname(file);
+  const usable = (v: unknown): v is string => typeof v === 'string' && v !== '' && !v.includes('\0');
+  const inputs: NamedPaths['inputs'] = [];
+  for (const [section, key] of [['npm', 'lockfiles'], ['pypi', 'requirements']] as const) {
+    const list = (raw[section] as Record<string, unknown> | undefined)?.[key];
+    if (!Array.isArray(list)) continue;
+    list.forEach((f, i) => {
+      if (usable(f)) inputs.push({ path: `${section}.${key}[${i}]`, file: resolve(base, f) });
+    });
+  }
+  const data = raw.data === undefined ? './mirrors' : raw.data;
+  return { data: usable(data) ? resolve(base, data) : undefined, inputs };
+}
+
+async function fileIssues(named: NamedPaths): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
-  for (const [key, files] of lists) {
-    for (const [i, f] of files.entries()) {
-      const info = await stat(f).catch(() => undefined);
-      if (!info) issues.push({ path: `${key}[${i}]`, message: `file not found: ${f}` });
-      else if (!info.isFile()) issues.push({ path: `${key}[${i}]`, message: `not a file: ${f}` });
-    }
+  for (const { path, file } of named.inputs) {
+    const info = await stat(file).catch(() => undefined);
+    if (!info) issues.push({ path, message: `file not found: ${file}` });
+    else if (!info.isFile()) issues.push({ path, message: `not a file: ${file}` });
+  }
+  if (named.data !== undefined) {
+    const problem = await dataDirProblem(named.data);
+    if (problem) issues.push({ path: 'data', message: problem });
   }
   return issues;
 }

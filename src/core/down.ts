@@ -1,6 +1,6 @@
 import { unwire } from '../net/apply.ts';
 import { systemRunner, type Runner } from '../net/runner.ts';
-import { isAlive, readState } from '../net/state.ts';
+import { isAlive, isOurMirrors, readState } from '../net/state.ts';
 import type { Config } from './config.ts';
 import { NetworkError } from './errors.ts';
 import { planFor } from './up.ts';
@@ -17,13 +17,18 @@ export async function down(options: { config: Config; run?: Runner; uid?: number
   const state = await readState(options.config.data);
   const pid = state?.mirrors?.pid;
   let stopped: number | undefined;
-  if (pid && pid !== process.pid && isAlive(pid)) {
+  const notes: string[] = [];
+  // Only the process `up` started: a pid from the state file may since belong to anything else.
+  if (pid && pid !== process.pid && (await isOurMirrors(state?.mirrors))) {
     process.kill(pid, 'SIGTERM');
     for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
     if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     stopped = pid;
+  } else if (pid && isAlive(pid)) {
+    notes.push(`left pid ${pid} alone: it is not the offline serve process that up started`);
   }
   const steps = await unwire(run, options.config.data, planFor(options.config));
   if (stopped) steps.unshift(`stopped the mirrors (pid ${stopped})`);
+  steps.unshift(...notes);
   return { steps, stopped };
 }

@@ -140,9 +140,9 @@ export class TooLargeError extends OfflineError {
 }
 
 /** Work that has a time limit ran past it: a file's download, an external command. */
-export class TimeoutError extends OfflineError {
-  constructor(message: string) {
-    super('OFFLINE_ERR_TIMEOUT', message);
+export class TimeLimitError extends OfflineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('OFFLINE_ERR_TIMEOUT', message, options);
   }
 }
 

@@ -2,7 +2,7 @@ import { chainExists, listChain, ruleExists } from '../net/iptables.ts';
 import { linkExists } from '../net/links.ts';
 import { networkPlan } from '../net/plan.ts';
 import type { Runner } from '../net/runner.ts';
-import { isAlive, readState } from '../net/state.ts';
+import { isOurMirrors, readState } from '../net/state.ts';
 import type { Config } from './config.ts';
 
 export type NetworkStatus = {
@@ -40,6 +40,6 @@ export async function networkStatus(config: Config, run: Runner, ports: number[]
     dockerNetwork: { name: plan.network.name, exists: docker ? docker.code === 0 : undefined },
     rules: hasChain ? await listChain(run, 'filter', plan.chain) : hasChain === false ? [] : undefined,
     jump: root ? await ruleExists(run, plan.jump) : undefined,
-    mirrors: state?.mirrors ? { pid: state.mirrors.pid, running: isAlive(state.mirrors.pid) } : undefined,
+    mirrors: state?.mirrors ? { pid: state.mirrors.pid, running: await isOurMirrors(state.mirrors) } : undefined,
   };
 }

@@ -5,7 +5,7 @@ import { MIRRORS } from '../ecosystems/index.ts';
 import type { MirrorStatus } from '../ecosystems/types.ts';
 import type { Config } from './config.ts';
 import { networkStatus, type NetworkStatus } from './network-status.ts';
-import { systemRunner } from '../net/runner.ts';
+import { createRunner } from '../net/runner.ts';
 
 export type StatusReport = {
   config: string;
@@ -29,7 +29,8 @@ export async function status(config: Config): Promise<StatusReport> {
     const s = await mirror.status(config, join(config.data, mirror.name));
     return { ...s, port, serving: present ? await answers(config.listen, port) : undefined };
   }));
-  const network = await networkStatus(config, systemRunner, MIRRORS.map((m) => m.port(config))).catch(() => undefined);
+  // A status is a glance: tools that do not answer within seconds count as unknown.
+  const network = await networkStatus(config, createRunner(10_000), MIRRORS.map((m) => m.port(config))).catch(() => undefined);
   return { config: config.file, data: config.data, listen: config.listen, listenAddressPresent: present, mirrors, network };
 }
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { MIRRORS } from '../ecosystems/index.ts';
 import type { DownloadOutcome, EcosystemName, Failure, Mirror, MirrorPlan, Note } from '../ecosystems/types.ts';
-import { download, type DownloadItem } from '../engine/download.ts';
+import { download, type DownloadItem, type DownloadResult } from '../engine/download.ts';
 import { createHttp, type HttpOptions } from '../engine/http.ts';
 import { acquireLock } from '../engine/lock.ts';
 import { createProgress, type Progress } from '../engine/progress.ts';
@@ -55,7 +55,7 @@ export async function sync(options: SyncOptions): Promise<SyncReport> {
   const progress = options.progress ?? createProgress();
   const concurrency = options.concurrency ?? 32;
   const release = await acquireLock(config.data, 'offline sync');
-  const http = createHttp({ ...options.http, signal: options.signal });
+  const http = createHttp({ maxDocumentBytes: config.limits.document, ...options.http, signal: options.signal });
   const report: SyncReport = {
     ok: true, startedAt: new Date(started).toISOString(), durationMs: 0, ecosystems: [], failures: [], notes: [], interrupted: false,
   };
@@ -64,14 +64,16 @@ export async function sync(options: SyncOptions): Promise<SyncReport> {
     const plans: Array<{ mirror: Mirror; plan: MirrorPlan }> = [];
     for (const mirror of mirrors) {
       const ctx = { config, dir: join(config.data, mirror.name), http, progress, concurrency, signal: options.signal };
-      plans.push({ mirror, plan: await mirror.plan(ctx) });
+      plans.push({ mirror, plan: await mirror.plan(ctx).catch((err: unknown) => failedPlan(mirror.name, err)) });
     }
     const items = plans.flatMap(({ mirror, plan }) => plan.downloads.map((item) => ({ ecosystem: mirror.name, item })));
     const outcomes = await fetchAll(items, { http, progress, concurrency, signal: options.signal });
     for (const { mirror, plan } of plans) {
       const mine = outcomes.filter((o) => o.ecosystem === mirror.name);
       const failures = [...plan.failures, ...mine.flatMap((o) => (o.status === 'failed' ? [o.failure] : []))];
-      if (!options.signal?.aborted || mine.some((o) => o.status === 'downloaded')) failures.push(...(await plan.commit(mine)));
+      if (!options.signal?.aborted || mine.some((o) => o.status === 'downloaded')) {
+        failures.push(...(await plan.commit(mine).catch((err: unknown) => [internalFailure(mirror.name, 'commit', err)])));
+      }
       report.failures.push(...failures);
       report.notes.push(...plan.notes);
       report.ecosystems.push(summarize(mirror.name, plan, mine, failures.length));
@@ -86,25 +88,58 @@ export async function sync(options: SyncOptions): Promise<SyncReport> {
   return report;
 }
 
+/** A plan that could not be made at all (a bug, or a failure the planner did not catch): one failure. */
+function failedPlan(name: EcosystemName, err: unknown): MirrorPlan {
+  return {
+    downloads: [], present: 0, failures: [internalFailure(name, 'plan', err)], notes: [], summary: {},
+    commit: async () => [],
+  };
+}
+
+function internalFailure(ecosystem: EcosystemName, step: string, err: unknown): Failure {
+  return { ecosystem, item: `${ecosystem} ${step}`, code: isOfflineError(err) ? err.code : 'OFFLINE_ERR_INTERNAL', message: describeError(err) };
+}
+
 type Tagged = { ecosystem: EcosystemName; item: DownloadItem };
 type TaggedOutcome = DownloadOutcome & { ecosystem: EcosystemName };
 
+/**
+ * Download every item, `concurrency` at once. Items with one destination (a pacman `any` package
+ * listed for two architectures, a blob two images share) are fetched once, and each gets that
+ * outcome; two that want one file with different digests are a failure, not a race.
+ */
 async function fetchAll(
   items: Tagged[], opts: { http: ReturnType<typeof createHttp>; progress: Progress; concurrency: number; signal?: AbortSignal },
 ): Promise<TaggedOutcome[]> {
-  opts.progress.phase('downloading', items.length);
+  opts.progress.phase('downloading', new Set(items.map(({ item }) => item.dest)).size);
+  const byDest = new Map<string, { integrity: string | undefined; result: Promise<DownloadResult | { failed: unknown }> }>();
   const limit = pLimit(opts.concurrency);
-  return Promise.all(items.map(({ ecosystem, item }) => limit(async (): Promise<TaggedOutcome> => {
-    if (opts.signal?.aborted) return { ecosystem, item, status: 'failed', failure: failureOf(ecosystem, item, new Error('interrupted')) };
+  const fetchOnce = (item: DownloadItem) => limit(async (): Promise<DownloadResult | { failed: unknown }> => {
+    if (opts.signal?.aborted) return { failed: new Error('interrupted') };
     try {
       const result = await download(opts.http, item, (n) => opts.progress.bytes(n));
       opts.progress.itemDone();
-      return { ecosystem, item, ...result };
+      return result;
     } catch (err) {
       opts.progress.itemFailed();
-      return { ecosystem, item, status: 'failed', failure: failureOf(ecosystem, item, err) };
+      return { failed: err };
     }
-  })));
+  });
+  const pending = items.map(({ ecosystem, item }) => {
+    const seen = byDest.get(item.dest);
+    if (seen && seen.integrity !== item.integrity) {
+      const clash = new IntegrityError(item.url, item.integrity ?? 'none', `${seen.integrity ?? 'none'} (another item wants the same file)`);
+      return { ecosystem, item, result: Promise.resolve({ failed: clash }) };
+    }
+    if (seen) return { ecosystem, item, result: seen.result };
+    const result = fetchOnce(item);
+    byDest.set(item.dest, { integrity: item.integrity, result });
+    return { ecosystem, item, result };
+  });
+  return Promise.all(pending.map(async ({ ecosystem, item, result }): Promise<TaggedOutcome> => {
+    const r = await result;
+    return 'failed' in r ? { ecosystem, item, status: 'failed', failure: failureOf(ecosystem, item, r.failed) } : { ecosystem, item, ...r };
+  }));
 }
 
 function failureOf(ecosystem: EcosystemName, item: DownloadItem, err: unknown): Failure {
@@ -123,15 +158,19 @@ function failureOf(ecosystem: EcosystemName, item: DownloadItem, err: unknown): 
   return failure;
 }
 
+/** Per-mirror counts; a file several items share counts once. */
 function summarize(name: EcosystemName, plan: MirrorPlan, outcomes: DownloadOutcome[], failed: number): EcosystemReport {
   let downloaded = 0;
   let present = plan.present;
   let bytes = 0;
+  const counted = new Set<string>();
   for (const o of outcomes) {
+    if (counted.has(o.item.dest)) continue;
+    counted.add(o.item.dest);
     if (o.status === 'downloaded') {
       downloaded++;
       bytes += o.bytes;
     } else if (o.status === 'present') present++;
   }
-  return { name, summary: plan.summary, planned: plan.downloads.length, downloaded, present, failed, bytes };
+  return { name, summary: plan.summary, planned: counted.size, downloaded, present, failed, bytes };
 }

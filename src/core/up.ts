@@ -6,11 +6,11 @@ import { planCommands, wire } from '../net/apply.ts';
 import { networkPlan, validateNetwork, type NetworkPlan } from '../net/plan.ts';
 import { preflight } from '../net/preflight.ts';
 import { systemRunner, type Runner } from '../net/runner.ts';
-import { isAlive, readState, writeState } from '../net/state.ts';
+import { isAlive, isOurMirrors, readState, startTicks, statePath, writeState } from '../net/state.ts';
 import type { Config } from './config.ts';
 import { ConfigError, NetworkError } from './errors.ts';
 import { answers } from './listen.ts';
-import { serve, type Serving } from './serve.ts';
+import { serveUser, trustProblems } from './serve-user.ts';
 
 export type UpOptions = {
   config: Config;
@@ -31,9 +31,11 @@ export type UpReport = {
   steps: string[];
   mirrors: Array<{ name: string; url: string }>;
   pid?: number;
+  /** The user the mirrors serve as (never root). */
+  user?: string;
   alreadyServing?: boolean;
-  /** Foreground only: the mirrors serving in this process. */
-  serving?: Serving;
+  /** Foreground only: the mirrors' process, to stop on Ctrl-C; `exited` settles once it is gone. */
+  foreground?: { stop(): void; exited: Promise<void> };
 };
 
 export function planFor(config: Config): NetworkPlan {
@@ -43,9 +45,11 @@ export function planFor(config: Config): NetworkPlan {
 }
 
 /**
- * Wire the mirror address into the isolated Docker network and start the mirrors on it. Refuses
- * (`NetworkError`) when not root, Docker is down, or the subnet or address collides. Idempotent:
- * a second `up` changes nothing and leaves the running mirrors alone.
+ * Wire the mirror address into the isolated Docker network and start the mirrors on it, in an
+ * `offline serve` process that binds and then runs as the mirrors' user, never root. Refuses
+ * (`NetworkError`) when not root, Docker is down, the subnet or address collides, or the data
+ * directory could be changed by anyone but root and that user. Idempotent: a second `up`
+ * changes nothing and leaves the running mirrors alone.
  */
 export async function up(options: UpOptions): Promise<UpReport> {
   const { config } = options;
@@ -54,34 +58,45 @@ export async function up(options: UpOptions): Promise<UpReport> {
   const address = plan.network.address;
   if (options.dryRun) return { dryRun: true, plan, commands: planCommands(plan), steps: [], mirrors: [] };
   await preflight(run, plan);
+  const user = await serveUser(config);
+  const problems = await trustProblems(config.data, statePath(config.data), user);
+  if (problems.length > 0) throw new NetworkError(`not serving ${config.data} as ${user.name}:\n  ${problems.join('\n  ')}`);
   const steps = await wire(run, config.data, plan);
   const mirrors = MIRRORS.map((m) => ({ name: m.name, url: `http://${address}:${m.port(config)}/` }));
   const state = (await readState(config.data))!;
-  if (isAlive(state.mirrors?.pid)) {
+  if (await isOurMirrors(state.mirrors)) {
     await waitForPorts(address, plan.ports, options.readyTimeoutMs ?? 30_000);
-    return { dryRun: false, plan, steps, mirrors, pid: state.mirrors!.pid, alreadyServing: true };
-  }
-  if (!options.detach) {
-    const serving = await serve({ config, host: address });
-    state.mirrors = { pid: process.pid, log: '', started: new Date().toISOString() };
-    await writeState(config.data, state);
-    return { dryRun: false, plan, steps, mirrors: serving.mirrors.map((m) => ({ name: m.name, url: m.url })), pid: process.pid, serving };
+    return { dryRun: false, plan, steps, mirrors, pid: state.mirrors!.pid, user: user.name, alreadyServing: true };
   }
   const log = join(config.data, 'offline-up.log');
   const cli = options.cli ?? [process.execPath, process.argv[1]!];
-  const out = openSync(log, 'a');
-  const child = spawn(cli[0]!, [...cli.slice(1), 'serve', '-c', config.file, '--listen', address], { detached: true, stdio: ['ignore', out, out] });
-  child.unref();
-  state.mirrors = { pid: child.pid!, log, started: new Date().toISOString() };
+  const args = [...cli.slice(1), 'serve', '-c', config.file, '--listen', address];
+  const out = options.detach ? openSync(log, 'a') : undefined;
+  const child = spawn(cli[0]!, args, { detached: Boolean(options.detach), stdio: out === undefined ? 'inherit' : ['ignore', out, out] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  state.mirrors = { pid: child.pid!, log: out === undefined ? '' : log, started: new Date().toISOString(), startTicks: await startTicks(child.pid!) };
   await writeState(config.data, state);
+  if (!options.detach) {
+    const cleared = exited.then(() => forgetMirrors(config.data, child.pid!));
+    return { dryRun: false, plan, steps, mirrors, pid: child.pid, user: user.name, foreground: { stop: () => child.kill('SIGTERM'), exited: cleared } };
+  }
+  child.unref();
   try {
-    await waitForPorts(address, plan.ports, options.readyTimeoutMs ?? 30_000, () => !isAlive(child.pid));
+    await waitForPorts(address, plan.ports, options.readyTimeoutMs ?? 30_000, () => child.exitCode !== null || !isAlive(child.pid));
   } catch (err) {
     if (isAlive(child.pid)) process.kill(child.pid!, 'SIGTERM');
     const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-5).join('\n');
     throw new NetworkError(`${(err as Error).message}; the mirrors' log (${log}) ends:\n${tail}`);
   }
-  return { dryRun: false, plan, steps, mirrors, pid: child.pid };
+  return { dryRun: false, plan, steps, mirrors, pid: child.pid, user: user.name };
+}
+
+/** After the foreground mirrors exit, the state no longer names their pid (it may be reused). */
+async function forgetMirrors(data: string, pid: number): Promise<void> {
+  const state = await readState(data);
+  if (state?.mirrors?.pid !== pid) return;
+  delete state.mirrors;
+  await writeState(data, state);
 }
 
 /** Wait until every port accepts a TCP connection on `address`. */

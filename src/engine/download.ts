@@ -40,32 +40,31 @@ export const PARTIAL_SUFFIX = '.partial';
  * Fetch one item to its destination. The bytes go to `<dest>.partial`, are verified, then renamed
  * into place, so a reader never sees a half-written or unverified file. A partial file left by an
  * interrupted run is resumed with a Range request. A present destination is not fetched again:
- * only verified files are ever renamed there. Throws `IntegrityError` (nothing stored) or
- * `UpstreamError`.
+ * only verified files are ever renamed there. A digest mismatch is retried once from scratch.
+ * Throws `IntegrityError` (nothing stored), `UpstreamError`, or `TimeLimitError` when the file
+ * is not complete within the per-file time limit.
  */
 export async function download(http: Http, item: DownloadItem, onBytes: (n: number) => void): Promise<DownloadResult> {
   const present = await stat(item.dest).catch(() => undefined);
   if (present?.isFile()) return { status: 'present', bytes: present.size };
   await mkdir(dirname(item.dest), { recursive: true });
   const partial = item.dest + PARTIAL_SUFFIX;
-  let resumed = false;
-  let absent = false;
   const auth = { refresh: false, refreshed: false };
-  const bytes = await http.withRetries(item.url, async (signal) => {
-    const prefix = await resumePrefix(partial, item.integrity);
-    resumed = prefix.bytes > 0;
-    return fetchInto(http, item, partial, prefix, signal, onBytes, auth);
-  }).catch(async (err: unknown) => {
-    if (item.optional && err instanceof UpstreamError && err.status === 404) {
-      absent = true;
-      return 0;
-    }
-    if (!(err instanceof IntegrityError) || !resumed) throw err;
-    // A resumed file can mix two versions of a changed upstream file: start over once.
-    return http.withRetries(item.url, (signal) =>
-      fetchInto(http, item, partial, { bytes: 0, verifier: createVerifier(item.integrity) }, signal, onBytes, auth));
-  });
-  if (absent) return { status: 'absent', bytes: 0 };
+  // One time limit for the file, whatever the attempts: `--timeout` is per file.
+  const deadline = http.deadline();
+  let bytes: number;
+  try {
+    bytes = await http.withRetries(item.url, async (signal) => {
+      return fetchInto(http, item, partial, await resumePrefix(partial, item.integrity), signal, onBytes, auth);
+    }, deadline);
+  } catch (err) {
+    if (item.optional && err instanceof UpstreamError && err.status === 404) return { status: 'absent', bytes: 0 };
+    if (!(err instanceof IntegrityError)) throw err;
+    // One bad transfer (or a resumed file mixing two versions of a changed upstream file) is not
+    // yet a verdict: start over once from nothing before reporting the mismatch.
+    bytes = await http.withRetries(item.url, (signal) =>
+      fetchInto(http, item, partial, { bytes: 0, verifier: createVerifier(item.integrity) }, signal, onBytes, auth), deadline);
+  }
   await rename(partial, item.dest);
   return { status: 'downloaded', bytes };
 }

@@ -1,16 +1,18 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
-import { UpstreamError, describeError } from '../core/errors.ts';
+import { TimeLimitError, TooLargeError, UpstreamError, describeError } from '../core/errors.ts';
 import { isRetryableError, isRetryableStatus, retryDelayMs, sleep } from './retry.ts';
 
 export type HttpOptions = {
   /** Connections kept open to one upstream host (keep-alive); further requests queue. */
   perHost: number;
-  /** Attempts after the first for 429/5xx/resets/timeouts. */
+  /** Attempts after the first for 429/5xx/resets/stalls. */
   retries: number;
-  /** Bound on one attempt: no headers or no body bytes for this long fails the attempt. */
+  /** A stall: no headers, or no body bytes, for this long fails the attempt (it may be retried). */
   idleTimeoutMs: number;
-  /** Bound on one item's whole attempt, body included. */
+  /** Bound on one item — one file, one document — over all its attempts and the waits between. */
   itemTimeoutMs: number;
+  /** The largest metadata document read into memory (`limits.document`). */
+  maxDocumentBytes: number;
   userAgent: string;
   signal?: AbortSignal;
 };
@@ -20,10 +22,14 @@ export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
   retries: 4,
   idleTimeoutMs: 30_000,
   itemTimeoutMs: 10 * 60_000,
+  maxDocumentBytes: 128 * 1024 * 1024,
   userAgent: 'offline-mirror/0.1 (+https://github.com/offline)',
 };
 
 export type TextResponse = { contentType: string; text: string };
+
+/** A complete answer: any status but a retryable one, its headers, and its body (bounded). */
+export type FetchedResponse = { status: number; headers: Dispatcher.ResponseData['headers']; body: Buffer };
 
 export type Http = {
   readonly options: HttpOptions;
@@ -34,8 +40,24 @@ export type Http = {
   getBytes(url: string, headers?: Record<string, string>): Promise<Buffer | undefined>;
   /** GET a text document with its content type; `undefined` for 404/410. */
   getText(url: string, headers?: Record<string, string>): Promise<TextResponse | undefined>;
-  /** Run one attempt-scoped request with retries; the callback consumes the response. */
-  withRetries<T>(url: string, attempt: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /**
+   * GET with retries on 429/5xx/resets; every other status is returned with its body, read whole
+   * but never past `maxDocumentBytes` (`TooLargeError`). For registry APIs and range reads.
+   */
+  fetch(url: string, headers?: Record<string, string>): Promise<FetchedResponse>;
+  /**
+   * GET with retries on 429/5xx/resets, handing every other response to `consume` inside the
+   * attempt (a reset mid-body is retried); for bodies read as a stream.
+   */
+  stream<T>(url: string, headers: Record<string, string>, consume: (res: Dispatcher.ResponseData) => Promise<T>): Promise<T>;
+  /**
+   * Run attempts with retries, all within one item's time limit (`itemTimeoutMs`, or `deadline`
+   * when the caller spans several calls); the callback consumes the response.
+   * @throws UpstreamError, or TimeLimitError when the item's time is up.
+   */
+  withRetries<T>(url: string, attempt: (signal: AbortSignal) => Promise<T>, deadline?: AbortSignal): Promise<T>;
+  /** A deadline of `itemTimeoutMs` from now, for work that spans several `withRetries` calls. */
+  deadline(): AbortSignal;
   close(): Promise<void>;
 };
 
@@ -51,8 +73,33 @@ export class RetryableStatus extends Error {
 }
 
 /**
+ * Read a response body whole, refusing past `limit` bytes (as announced by Content-Length, or as
+ * counted): the rest is never read, so a giant document costs at most `limit` bytes of memory.
+ * @throws TooLargeError naming `what`.
+ */
+export async function readBody(res: Dispatcher.ResponseData, limit: number, what: string): Promise<Buffer> {
+  const announced = Number(res.headers['content-length']);
+  const tooLarge = () => new TooLargeError(what, limit, 'limits.document');
+  if (Number.isFinite(announced) && announced > limit) {
+    res.body.destroy();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of res.body) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      res.body.destroy();
+      throw tooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/**
  * One HTTP client per sync: keep-alive connections pooled per origin (undici), a cap on
- * connections per host, retries with backoff, and bounded time per attempt.
+ * connections per host, retries with backoff, a stall bound per attempt and a time limit per item.
  */
 export function createHttp(options: Partial<HttpOptions> = {}): Http {
   const opts: HttpOptions = { ...DEFAULT_HTTP_OPTIONS, ...options };
@@ -64,55 +111,61 @@ export function createHttp(options: Partial<HttpOptions> = {}): Http {
     connect: { timeout: Math.min(opts.idleTimeoutMs, 15_000) },
   }).compose(interceptors.redirect({ maxRedirections: 5 }));
 
-  async function withRetries<T>(url: string, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = () => AbortSignal.timeout(opts.itemTimeoutMs);
+
+  async function withRetries<T>(url: string, attempt: (signal: AbortSignal) => Promise<T>, limit = deadline()): Promise<T> {
+    const signal = opts.signal ? AbortSignal.any([limit, opts.signal]) : limit;
     for (let n = 0; ; n++) {
-      const signals = [AbortSignal.timeout(opts.itemTimeoutMs)];
-      if (opts.signal) signals.push(opts.signal);
       try {
-        return await attempt(AbortSignal.any(signals));
+        return await attempt(signal);
       } catch (err) {
         if (opts.signal?.aborted) throw err;
+        if (limit.aborted) throw timedOut(url, opts.itemTimeoutMs, err);
         const retryable = err instanceof RetryableStatus || isRetryableError(err);
         if (!retryable || n >= opts.retries) throw toUpstreamError(url, err);
         const retryAfter = err instanceof RetryableStatus ? err.retryAfter : undefined;
-        await sleep(retryDelayMs(n, retryAfter), opts.signal);
+        try {
+          await sleep(retryDelayMs(n, retryAfter), signal);
+        } catch (slept) {
+          if (limit.aborted) throw timedOut(url, opts.itemTimeoutMs, err);
+          throw slept;
+        }
       }
     }
   }
 
-  function getBytes(url: string, headers: Record<string, string> = {}): Promise<Buffer | undefined> {
-    return getBody(url, headers, async (res) => Buffer.from(await res.body.arrayBuffer()));
-  }
-
-  function getText(url: string, headers: Record<string, string> = {}): Promise<TextResponse | undefined> {
-    return getBody(url, headers, async (res) => {
-      const type = res.headers['content-type'];
-      return { contentType: (Array.isArray(type) ? type[0] : type) ?? '', text: await res.body.text() };
-    });
-  }
-
-  /** One GET with retries, the 200 body consumed inside the attempt (a reset mid-body is retried); undefined for 404/410. */
-  function getBody<T>(url: string, headers: Record<string, string>, consume: (res: Dispatcher.ResponseData) => Promise<T>): Promise<T | undefined> {
+  function stream<T>(url: string, headers: Record<string, string>, consume: (res: Dispatcher.ResponseData) => Promise<T>): Promise<T> {
     return withRetries(url, async (signal) => {
-      const res = await request(url, {
-        dispatcher,
-        signal,
-        headers: { 'user-agent': opts.userAgent, ...headers },
-      });
-      if (res.statusCode === 404 || res.statusCode === 410) {
-        await res.body.dump();
-        return undefined;
-      }
+      const res = await request(url, { dispatcher, signal, headers: { 'user-agent': opts.userAgent, ...headers } });
       if (isRetryableStatus(res.statusCode)) {
         await res.body.dump();
         throw new RetryableStatus(res.statusCode, res.headers['retry-after']);
       }
-      if (res.statusCode !== 200) {
-        await res.body.dump();
-        throw new UpstreamError(url, res.statusCode, 'unexpected answer');
-      }
       return consume(res);
     });
+  }
+
+  function fetch(url: string, headers: Record<string, string> = {}): Promise<FetchedResponse> {
+    return stream(url, headers, async (res) => ({ status: res.statusCode, headers: res.headers, body: await readBody(res, opts.maxDocumentBytes, url) }));
+  }
+
+  /** One GET; the 200 body (a reset mid-body is retried); undefined for 404/410. */
+  async function get(url: string, headers: Record<string, string>): Promise<FetchedResponse | undefined> {
+    const res = await fetch(url, headers);
+    if (res.status === 404 || res.status === 410) return undefined;
+    if (res.status !== 200) throw new UpstreamError(url, res.status, 'unexpected answer');
+    return res;
+  }
+
+  async function getBytes(url: string, headers: Record<string, string> = {}): Promise<Buffer | undefined> {
+    return (await get(url, headers))?.body;
+  }
+
+  async function getText(url: string, headers: Record<string, string> = {}): Promise<TextResponse | undefined> {
+    const res = await get(url, headers);
+    if (!res) return undefined;
+    const type = res.headers['content-type'];
+    return { contentType: (Array.isArray(type) ? type[0] : type) ?? '', text: res.body.toString('utf8') };
   }
 
   async function getJson(url: string, headers: Record<string, string> = {}): Promise<unknown> {
@@ -125,7 +178,11 @@ export function createHttp(options: Partial<HttpOptions> = {}): Http {
     }
   }
 
-  return { options: opts, dispatcher, getJson, getText, getBytes, withRetries, close: () => dispatcher.close() };
+  return { options: opts, dispatcher, getJson, getText, getBytes, fetch, stream, withRetries, deadline, close: () => dispatcher.close() };
+}
+
+function timedOut(url: string, ms: number, cause: unknown): TimeLimitError {
+  return new TimeLimitError(`no complete answer from ${url} within ${ms / 1000} s, retries included (--timeout)`, { cause });
 }
 
 function toUpstreamError(url: string, err: unknown): Error {

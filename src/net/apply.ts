@@ -1,8 +1,10 @@
 import { NetworkError } from '../core/errors.ts';
 import { formatIp, parseCidr } from './cidr.ts';
 import { deleteChain, deleteRule, ensureChain, ensureRule, ruleArgs } from './iptables.ts';
-import { configureLink, createLink, deleteLink, linkExists, linkKind, routeDevice } from './links.ts';
-import { dockerNetworkArgs, type NetworkPlan } from './plan.ts';
+import { networkSchema } from '../core/config-schema.ts';
+import { NETWORK_LABEL, networkIsOurs } from './docker.ts';
+import { configureLink, createLink, deleteLink, LINK_MARK, linkExists, linkIsOurs, linkKind, routeDevice } from './links.ts';
+import { dockerNetworkArgs, networkPlan, validateNetwork, type NetworkPlan } from './plan.ts';
 import { must, type Runner } from './runner.ts';
 import { readState, removeState, writeState, type NetworkState } from './state.ts';
 
@@ -32,10 +34,12 @@ export async function wire(run: Runner, data: string, plan: NetworkPlan): Promis
     steps.push(state.created.link === 'dummy'
       ? `created the dummy interface ${plan.link.name}`
       : `created ${plan.link.name} as a veth pair (peer ${plan.link.peer}): this kernel has no dummy link type`);
-  } else if (!state.created.link) {
-    throw new NetworkError(`the interface ${plan.link.name} exists and was not created by offline up; remove it or set network.interface to another name`);
+  } else if (!(await linkIsOurs(run, plan.link.name))) {
+    // Ours only by its mark, whatever the state file says: the state is not proof.
+    throw new NetworkError(`the interface ${plan.link.name} exists and was not created by offline up (it has no alias ${LINK_MARK}); remove it or set network.interface to another name`);
+  } else if (!state.created.link || state.created.link === 'pending') {
+    state.created.link = await linkKind(run, plan.link.name);
   }
-  if (state.created.link === 'pending') state.created.link = await linkKind(run, plan.link.name);
   const kind = state.created.link ?? 'dummy';
   await configureLink(run, plan, kind);
   const probe = formatIp(parseCidr(plan.network.subnet)!.network + 2);
@@ -56,24 +60,49 @@ export async function wire(run: Runner, data: string, plan: NetworkPlan): Promis
  */
 export async function unwire(run: Runner, data: string, fallback: NetworkPlan): Promise<Step[]> {
   const state = await readState(data);
-  const plan = state?.plan ?? fallback;
   const steps: Step[] = [];
+  const plan = trustedPlan(state?.plan) ?? fallback;
+  if (state?.plan && plan === fallback) steps.push('ignored the plan in the state file: it is not one offline up writes; used the config');
   await deleteRule(run, plan.jump);
   await deleteChain(run, 'filter', plan.chain);
   steps.push(`removed the chain ${plan.chain} and its INPUT jump (if present)`);
   if (state?.created.link && (await linkExists(run, plan.link.name))) {
-    await deleteLink(run, plan.link.name);
-    steps.push(`removed the interface ${plan.link.name}`);
+    if (await linkIsOurs(run, plan.link.name)) {
+      await deleteLink(run, plan.link.name);
+      steps.push(`removed the interface ${plan.link.name}`);
+    } else {
+      steps.push(`left the interface ${plan.link.name}: it has no alias ${LINK_MARK}, so offline did not create it`);
+    }
   }
   if (state?.created.network && (await run(['docker', 'network', 'inspect', plan.network.name])).code === 0) {
-    const removed = await run(['docker', 'network', 'rm', plan.network.name]);
-    if (removed.code !== 0) {
-      throw new NetworkError(`cannot remove the Docker network ${plan.network.name}: ${removed.stderr.trim()}; stop the containers attached to it and run offline down again`);
+    if (await networkIsOurs(run, plan.network.name)) {
+      const removed = await run(['docker', 'network', 'rm', plan.network.name]);
+      if (removed.code !== 0) {
+        throw new NetworkError(`cannot remove the Docker network ${plan.network.name}: ${removed.stderr.trim()}; stop the containers attached to it and run offline down again`);
+      }
+      steps.push(`removed the Docker network ${plan.network.name}`);
+    } else {
+      steps.push(`left the Docker network ${plan.network.name}: it has no ${NETWORK_LABEL} label, so offline did not create it`);
     }
-    steps.push(`removed the Docker network ${plan.network.name}`);
   }
   await removeState(data);
   return steps;
+}
+
+/**
+ * The plan a state file records, re-derived from its network settings after validating them as a
+ * config would be: the chain and jump always follow from the bridge name, so a state file cannot
+ * name INPUT, another chain or an odd interface. Undefined when it does not validate.
+ */
+function trustedPlan(recorded: NetworkPlan | undefined): NetworkPlan | undefined {
+  if (!recorded?.network || !recorded.link) return undefined;
+  const parsed = networkSchema.safeParse({
+    interface: recorded.link.name, address: recorded.network.address, docker_network: recorded.network.name,
+    subnet: recorded.network.subnet, bridge: recorded.network.bridge,
+  });
+  if (!parsed.success || validateNetwork(parsed.data).length > 0) return undefined;
+  const ports = (recorded.ports ?? []).filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
+  return networkPlan(parsed.data, ports);
 }
 
 /** The commands `wire` runs on a machine where none of it exists yet, for `--dry-run`. */
@@ -81,6 +110,7 @@ export function planCommands(plan: NetworkPlan): string[][] {
   return [
     dockerNetworkArgs(plan),
     ['ip', 'link', 'add', plan.link.name, 'type', 'dummy'],
+    ['ip', 'link', 'set', 'dev', plan.link.name, 'alias', LINK_MARK],
     ['ip', 'addr', 'add', `${plan.link.address}/32`, 'dev', plan.link.name],
     ['ip', 'link', 'set', 'dev', plan.link.name, 'master', plan.link.bridge],
     ['ip', 'link', 'set', 'dev', plan.link.name, 'up'],

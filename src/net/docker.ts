@@ -1,6 +1,12 @@
 import { must, type Runner } from './runner.ts';
 
-export type DockerNetwork = { name: string; subnets: string[]; gateways: string[]; aux: string[]; bridge?: string; internal: boolean; containers: string[] };
+export type DockerNetwork = {
+  name: string; subnets: string[]; gateways: string[]; aux: string[]; bridge?: string; internal: boolean; containers: string[];
+  labels: Record<string, string>;
+};
+
+/** The label `offline up` puts on the network it creates: what marks it as offline's own. */
+export const NETWORK_LABEL = 'dev.offline.managed';
 
 export async function dockerRunning(run: Runner): Promise<boolean> {
   return (await run(['docker', 'info', '--format', '{{.ServerVersion}}'])).code === 0;
@@ -16,6 +22,7 @@ export async function dockerNetworks(run: Runner): Promise<DockerNetwork[]> {
     IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> }> };
     Options?: Record<string, string>;
     Containers?: Record<string, { IPv4Address?: string }>;
+    Labels?: Record<string, string> | null;
   }>;
   return docs.map((d) => ({
     name: d.Name,
@@ -25,5 +32,18 @@ export async function dockerNetworks(run: Runner): Promise<DockerNetwork[]> {
     bridge: d.Options?.['com.docker.network.bridge.name'],
     internal: Boolean(d.Internal),
     containers: Object.values(d.Containers ?? {}).map((c) => (c.IPv4Address ?? '').split('/')[0]!).filter(Boolean),
+    labels: d.Labels ?? {},
   }));
+}
+
+/** True when the Docker network exists and carries offline's label. */
+export async function networkIsOurs(run: Runner, name: string): Promise<boolean> {
+  const res = await run(['docker', 'network', 'inspect', name]);
+  if (res.code !== 0) return false;
+  try {
+    const [doc] = JSON.parse(res.stdout) as Array<{ Labels?: Record<string, string> | null }>;
+    return doc?.Labels?.[NETWORK_LABEL] === 'true';
+  } catch {
+    return false;
+  }
 }

@@ -4,6 +4,9 @@ import { must, type Runner } from './runner.ts';
 
 export type LinkKind = 'dummy' | 'veth';
 
+/** The interface alias (`ip link set … alias`) that marks a link as offline's own. */
+export const LINK_MARK = 'offline-mirror';
+
 export async function linkExists(run: Runner, name: string): Promise<boolean> {
   return (await run(['ip', 'link', 'show', 'dev', name])).code === 0;
 }
@@ -13,6 +16,12 @@ export async function linkExists(run: Runner, name: string): Promise<boolean> {
  * pair whose peer stays unused. Returns the kind created. Throws `CommandError` otherwise.
  */
 export async function createLink(run: Runner, plan: NetworkPlan): Promise<LinkKind> {
+  const kind = await addLink(run, plan);
+  await must(run, ['ip', 'link', 'set', 'dev', plan.link.name, 'alias', LINK_MARK]);
+  return kind;
+}
+
+async function addLink(run: Runner, plan: NetworkPlan): Promise<LinkKind> {
   const dummy = await run(['ip', 'link', 'add', plan.link.name, 'type', 'dummy']);
   if (dummy.code === 0) return 'dummy';
   if (!/Unknown device type|not supported|Operation not supported/i.test(dummy.stderr)) {
@@ -20,6 +29,12 @@ export async function createLink(run: Runner, plan: NetworkPlan): Promise<LinkKi
   }
   await must(run, ['ip', 'link', 'add', plan.link.name, 'type', 'veth', 'peer', 'name', plan.link.peer]);
   return 'veth';
+}
+
+/** True when the interface exists and carries offline's mark (its alias). */
+export async function linkIsOurs(run: Runner, name: string): Promise<boolean> {
+  const res = await run(['ip', '-o', 'link', 'show', 'dev', name]);
+  return res.code === 0 && new RegExp(`\\s+alias ${LINK_MARK}(\\s|$)`).test(res.stdout);
 }
 
 /**

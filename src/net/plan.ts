@@ -1,6 +1,7 @@
 import type { Config } from '../core/config.ts';
 import type { ConfigIssue } from '../core/errors.ts';
 import { broadcast, contains, firstHost, formatIp, parseCidr, parseIp } from './cidr.ts';
+import { NETWORK_LABEL } from './docker.ts';
 import type { Rule } from './iptables.ts';
 
 /**
@@ -77,7 +78,7 @@ export function dockerNetworkArgs(plan: NetworkPlan): string[] {
     'docker', 'network', 'create', '--driver', 'bridge', '--internal',
     '--subnet', n.subnet, '--gateway', n.gateway, '--aux-address', `offline-mirror=${n.address}`,
     '--opt', `com.docker.network.bridge.name=${n.bridge}`,
-    '--label', 'dev.offline.managed=true',
+    '--label', `${NETWORK_LABEL}=true`,
     n.name,
   ];
 }

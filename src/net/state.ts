@@ -7,13 +7,18 @@ import type { NetworkPlan } from './plan.ts';
 /**
  * What `offline up` created, written ahead of each creation, so `offline down` removes exactly
  * that — never a Docker network or interface that existed before — even after a crash half-way.
- * The chain and the INPUT jump are ours by name and always removed.
+ * The file lives in the data directory, which the mirrors' user may write, so `down` trusts none
+ * of it blindly: names are re-derived and validated, a link or network is removed only when it
+ * carries offline's own mark, and a pid is signalled only when it is the process `up` started.
  */
 export type NetworkState = {
   plan: NetworkPlan;
   created: { network?: boolean; link?: LinkKind | 'pending' };
-  mirrors?: { pid: number; log: string; started: string };
+  mirrors?: MirrorsProcess;
 };
+
+/** The `offline serve` process `up` started: its pid, and its start time to tell it from a reused pid. */
+export type MirrorsProcess = { pid: number; log: string; started: string; startTicks?: number };
 
 export function statePath(data: string): string {
   return join(data, 'network-state.json');
@@ -43,4 +48,25 @@ export function isAlive(pid: number | undefined): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** A process's start time in clock ticks since boot (`/proc/<pid>/stat`, field 22), or undefined. */
+export async function startTicks(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields?.[19]);
+  return Number.isSafeInteger(ticks) ? ticks : undefined;
+}
+
+/**
+ * True only when `record` is an `offline serve` process that is still the one `up` started: the
+ * pid is alive, started at the recorded time, and runs `serve`. A pid reused by another program
+ * after the mirrors exited is not ours.
+ */
+export async function isOurMirrors(record: MirrorsProcess | undefined): Promise<boolean> {
+  if (!record || !Number.isSafeInteger(record.pid) || record.pid <= 1 || !isAlive(record.pid)) return false;
+  if (record.startTicks === undefined || (await startTicks(record.pid)) !== record.startTicks) return false;
+  const cmdline = (await readFile(`/proc/${record.pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+  return cmdline.includes('serve') && cmdline.some((arg) => /offline|main\.[jt]s$/.test(arg));
 }

@@ -5,13 +5,13 @@
  */
 import type { CommandResult, Runner } from '../../src/net/runner.ts';
 
-export type FakeNetwork = { name: string; subnet: string; gateway: string; bridge?: string; internal: boolean; aux: string[]; containers: string[] };
+export type FakeNetwork = { name: string; subnet: string; gateway: string; bridge?: string; internal: boolean; aux: string[]; containers: string[]; labels?: Record<string, string> };
 
 export type FakeSystem = {
   run: Runner;
   calls: string[][];
   chains: Map<string, string[]>;
-  links: Map<string, { kind: string; master?: string; addrs: string[]; up: boolean }>;
+  links: Map<string, { kind: string; master?: string; addrs: string[]; up: boolean; alias?: string }>;
   networks: Map<string, FakeNetwork>;
   routes: Array<{ prefix: string; dev: string }>;
   dummy: boolean;
@@ -65,8 +65,9 @@ function ip(sys: FakeSystem, args: string[]): CommandResult {
   }
   if ((m = /^(?:-o |-d -o )?link show dev (\S+)$/.exec(a))) {
     const l = sys.links.get(m[1]!);
-    return l ? ok(`8: ${m[1]}: <BROADCAST> mtu 1500 ${l.master ? `master ${l.master} ` : ''}state UP ${l.kind}`) : fail('Device does not exist.');
+    return l ? ok(`8: ${m[1]}: <BROADCAST> mtu 1500 ${l.master ? `master ${l.master} ` : ''}state UP ${l.kind}${l.alias ? `\\    alias ${l.alias}` : ''}`) : fail('Device does not exist.');
   }
+  if ((m = /^link set dev (\S+) alias (\S+)$/.exec(a))) { const l = sys.links.get(m[1]!); if (!l) return fail('no device'); l.alias = m[2]!; return ok(); }
   if ((m = /^-o -4 addr show dev (\S+)$/.exec(a))) return ok((sys.links.get(m[1]!)?.addrs ?? []).map((x) => `8: ${m![1]}    inet ${x} scope global`).join('\n'));
   if ((m = /^addr add (\S+) dev (\S+)$/.exec(a))) { sys.links.get(m[2]!)!.addrs.push(m[1]!); return ok(); }
   if ((m = /^link set dev (\S+) master (\S+)$/.exec(a))) { sys.links.get(m[1]!)!.master = m[2]!; return ok(); }
@@ -96,6 +97,7 @@ function docker(sys: FakeSystem, args: string[]): CommandResult {
       IPAM: { Config: [{ Subnet: n!.subnet, Gateway: n!.gateway, AuxiliaryAddresses: Object.fromEntries(n!.aux.map((x, i) => [`a${i}`, x])) }] },
       Options: n!.bridge ? { 'com.docker.network.bridge.name': n!.bridge } : {},
       Containers: Object.fromEntries(n!.containers.map((c, i) => [`c${i}`, { IPv4Address: `${c}/24` }])),
+      Labels: n!.labels ?? {},
     }))));
   }
   if (args[0] === 'network' && args[1] === 'create') {
@@ -104,6 +106,7 @@ function docker(sys: FakeSystem, args: string[]): CommandResult {
     sys.networks.set(name, {
       name, subnet: opt('--subnet'), gateway: opt('--gateway'), internal: args.includes('--internal'),
       bridge: opt('--opt').split('=')[1], aux: [opt('--aux-address').split('=')[1]!], containers: [],
+      labels: Object.fromEntries(args.flatMap((x, i) => (args[i - 1] === '--label' ? [x.split('=') as [string, string]] : []))),
     });
     return ok('id');
   }

@@ -4,13 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { offline } from '../helpers/offline-cli.ts';
 import { run } from '../helpers/run.ts';
+import { workDir } from '../helpers/work-dir.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/offline.js', import.meta.url));
 
@@ -28,7 +28,7 @@ test('the built bin runs and its help names every command and the common flags',
 });
 
 test('a missing config file is one clear line, exit 2, no stack trace', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'cli-'));
+  const dir = await workDir('cli-');
   const r = await offline(['status', '-c', join(dir, 'nope.yaml')]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /nope\.yaml: invalid configuration\n\s+file not found; create it/);
@@ -38,7 +38,7 @@ test('a missing config file is one clear line, exit 2, no stack trace', async ()
 });
 
 test('serve on an address that is not on this machine explains what to do', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'cli-'));
+  const dir = await workDir('cli-');
   // 10.1.1.254 is the default mirror address: binding fails locally, nothing is sent anywhere.
   await writeFile(join(dir, 'offline.yaml'), 'data: ./m\n');
   const r = await offline(['serve'], { cwd: dir, env: { OFFLINE_CONFIG: '' } });
@@ -47,7 +47,7 @@ test('serve on an address that is not on this machine explains what to do', asyn
 });
 
 test('serve runs until SIGTERM, then closes and exits 0', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'cli-'));
+  const dir = await workDir('cli-');
   await writeFile(join(dir, 'offline.yaml'), 'data: ./m\nlisten: 127.0.0.1\nnpm: { port: 4873 }\n');
   const child = spawn(process.execPath, [fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)), 'serve', '--json'], {
     cwd: dir, env: { ...process.env, OFFLINE_NPM_PORT: String(20000 + Math.floor(Math.random() * 20000)), OFFLINE_CONFIG: '' },
@@ -56,8 +56,14 @@ test('serve runs until SIGTERM, then closes and exits 0', async () => {
   child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
   child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
   for (let i = 0; i < 100 && !out.includes('serving'); i++) await new Promise((r) => setTimeout(r, 100));
-  const { serving } = JSON.parse(out.split('\n')[0]!) as { serving: Array<{ name: string; url: string }> };
+  const { serving, uid } = JSON.parse(out.split('\n')[0]!) as { serving: Array<{ name: string; url: string }>; uid: number };
   assert.equal(serving[0]!.name, 'npm');
+  if (process.getuid?.() === 0) {
+    // Started by root, the mirrors bind and then serve as nobody (the data belongs to root).
+    assert.notEqual(uid, 0);
+    const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+    assert.match(status, new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, 'm'), 'real, effective, saved and fs uid all dropped');
+  }
   assert.equal((await fetch(`${serving[0]!.url}-/ping`)).status, 200);
   child.kill('SIGTERM');
   const code = await new Promise((r) => child.once('exit', r));

@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
@@ -18,6 +17,7 @@ import { makeFixtureImages, type FixtureImages } from '../helpers/oci-images.ts'
 import { pushImages, skopeoArgs, skopeoEnv, startRegistry, startTokenFront, type Registry, type TokenFront } from '../helpers/oci-registry.ts';
 import { offline, serveInBackground } from '../helpers/offline-cli.ts';
 import { hasNetns, inNetns, run } from '../helpers/run.ts';
+import { workDir } from '../helpers/work-dir.ts';
 
 const missing = (await run('sh', ['-c', 'command -v skopeo && command -v docker-registry'])).code === 0 ? undefined : 'skopeo or docker-registry is not installed';
 const netnsMissing = await hasNetns();
@@ -28,7 +28,7 @@ let front: TokenFront;
 
 before(async () => {
   if (missing) return;
-  work = await mkdtemp(join(tmpdir(), 'offline-docker-'));
+  work = await workDir('offline-docker-');
   fixtures = await makeFixtureImages(join(work, 'images'));
   registry = await startRegistry(join(work, 'registry'));
   await pushImages(registry.host, fixtures, join(work, 'skopeo-push'));

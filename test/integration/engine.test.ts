@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -103,14 +104,58 @@ test('a corrupt partial file is detected after resuming and fetched again whole'
   assert.deepEqual(await readFile(dest), body);
 });
 
-test('the data lock refuses a live holder and takes over a dead one', async () => {
+test('the data lock refuses a live holder and is free again once it is released', async () => {
   const d = await dir();
   const release = await acquireLock(d, 'test');
-  await assert.rejects(acquireLock(d, 'second'), (err: unknown) => err instanceof LockedError && /pid \d+/.test(err.message));
+  await assert.rejects(acquireLock(d, 'second'), (err: unknown) => err instanceof LockedError && new RegExp(`pid ${process.pid}`).test(err.message));
   await release();
   await release();
-  const { hostname } = await import('node:os');
-  await writeFile(join(d, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), started: 'x', command: 'dead' }));
   const again = await acquireLock(d, 'third');
   await again();
+});
+
+const LOCK_MODULE = new URL('../../src/engine/lock.ts', import.meta.url).href;
+
+/** A process that tries the lock, says `got` or `locked`, and holds what it got for `holdMs`. */
+function contender(d: string, holdMs: number): ReturnType<typeof spawn> {
+  const script = `import(${JSON.stringify(LOCK_MODULE)}).then(async (m) => {
+    try { await m.acquireLock(${JSON.stringify(d)}, 'contender'); console.log('got'); setTimeout(() => {}, ${holdMs}); }
+    catch (err) { console.log(err.code === 'OFFLINE_ERR_LOCKED' ? 'locked' : 'error ' + err.message); }
+  })`;
+  return spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+function firstLine(child: ReturnType<typeof spawn>): Promise<string> {
+  return new Promise((resolve) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.once('exit', () => resolve(out.trim()));
+  });
+}
+
+test('regression: of many syncs starting at once over a stale lock, exactly one gets in', async () => {
+  const d = await dir();
+  const { hostname } = await import('node:os');
+  // What a sync killed with -9 left behind: the old lock steal let two racers in over this.
+  await writeFile(join(d, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), started: 'x', command: 'dead' }));
+  const children = Array.from({ length: 8 }, () => contender(d, 3000));
+  const answers = await Promise.all(children.map(firstLine));
+  for (const c of children) c.kill('SIGKILL');
+  assert.equal(answers.filter((a) => a === 'got').length, 1, answers.join(', '));
+  assert.equal(answers.filter((a) => a === 'locked').length, 7, answers.join(', '));
+});
+
+test('a holder killed with -9 leaves no lock behind', async () => {
+  const d = await dir();
+  const holder = contender(d, 60_000);
+  assert.equal(await firstLine(holder), 'got');
+  await assert.rejects(acquireLock(d, 'while held'), LockedError);
+  const exited = new Promise((r) => holder.once('exit', r));
+  holder.kill('SIGKILL');
+  await exited;
+  const release = await acquireLock(d, 'after the kill');
+  await release();
 });

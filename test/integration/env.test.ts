@@ -4,8 +4,7 @@
  * server, inside a network namespace where the mirrors are all there is.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
@@ -15,6 +14,7 @@ import { offline, serveInBackground } from '../helpers/offline-cli.ts';
 import { makeRepos, missingTool, pacmanRoot, pacmanShell, startMirrorServer, installed, type MirrorServer } from '../helpers/pacman-fixtures.ts';
 import { makeFixtureIndex, pipEnv, startIndex, type FixtureIndex } from '../helpers/pypi-fixtures.ts';
 import { hasNetns, inNetns } from '../helpers/run.ts';
+import { workDir } from '../helpers/work-dir.ts';
 
 const netnsMissing = await hasNetns();
 const pacmanMissing = (await Promise.all(['pacman', 'repo-add', 'bsdtar'].map(missingTool))).find(Boolean);
@@ -26,7 +26,7 @@ let project: string;
 let config: string;
 
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'offline-env-'));
+  work = await workDir('offline-env-');
   const tree = makeTree({ packages: 40 });
   npmUpstream = await startRegistry(tree);
   const projects = await makeProjects(npmUpstream.url, join(work, 'projects'), { dependencies: rootDependencies(tree) });

@@ -4,8 +4,7 @@
  * network namespace that has loopback only, so any attempt to reach the upstream fails.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTree, rootDependencies, startRegistry, type FixtureRegistry } from '../helpers/npm-fixtures.ts';
@@ -14,6 +13,7 @@ import { isolatedEnv, LOCKFILES, makeProjects, PROJECT_KINDS, type ProjectKind }
 import { offline, serveInBackground, writeConfig } from '../helpers/offline-cli.ts';
 import { hasNetns, inNetns } from '../helpers/run.ts';
 import { tarballs } from '../helpers/npm-mirror-files.ts';
+import { workDir } from '../helpers/work-dir.ts';
 
 const tree = makeTree({ packages: 60 });
 const totalVersions = tree.reduce((n, p) => n + p.versions.length, 0);
@@ -23,7 +23,7 @@ let projects: Record<ProjectKind, string>;
 const netnsMissing = await hasNetns();
 
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'offline-npm-'));
+  work = await workDir('offline-npm-');
   registry = await startRegistry(tree);
   projects = await makeProjects(registry.url, join(work, 'projects'), { dependencies: rootDependencies(tree) });
 });

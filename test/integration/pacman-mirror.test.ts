@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
@@ -17,6 +16,7 @@ import { serve } from '../../src/core/serve.ts';
 import { installed, makeRepos, missingTool, pacmanEnv, pacmanRoot, pacmanShell, startMirrorServer, trustKey, type FixtureRepos, type MirrorServer } from '../helpers/pacman-fixtures.ts';
 import { CLI, offline, serveInBackground } from '../helpers/offline-cli.ts';
 import { hasNetns, inNetns } from '../helpers/run.ts';
+import { workDir } from '../helpers/work-dir.ts';
 
 const missing = (await Promise.all(['pacman', 'repo-add', 'bsdtar'].map(missingTool))).find(Boolean);
 const netnsMissing = await hasNetns();
@@ -26,7 +26,7 @@ let upstream: MirrorServer;
 
 before(async () => {
   if (missing) return;
-  work = await mkdtemp(join(tmpdir(), 'offline-pacman-'));
+  work = await workDir('offline-pacman-');
   fixtures = await makeRepos(join(work, 'upstream'), { sign: true });
   upstream = await startMirrorServer(fixtures.dir);
 });

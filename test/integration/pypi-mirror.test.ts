@@ -4,8 +4,7 @@
  * requirement and a fully pinned `--require-hashes` file.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
@@ -14,6 +13,7 @@ import { serve } from '../../src/core/serve.ts';
 import { buildTools, makeFixtureIndex, pipEnv, pythonVersion, sha256hex, startIndex, type FixtureIndex, type FixtureProject } from '../helpers/pypi-fixtures.ts';
 import { offline, serveInBackground } from '../helpers/offline-cli.ts';
 import { hasNetns, inNetns } from '../helpers/run.ts';
+import { workDir } from '../helpers/work-dir.ts';
 
 let projects: FixtureProject[];
 let index: FixtureIndex;
@@ -25,7 +25,7 @@ const netnsMissing = await hasNetns();
 const HOST = 'manylinux_2_28_x86_64'; // this machine: glibc 2.36, x86_64
 
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'offline-pypi-'));
+  work = await workDir('offline-pypi-');
   projects = await makeFixtureIndex();
   index = await startIndex(projects);
   python = await pythonVersion();

@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
@@ -16,6 +15,7 @@ import { makeFixtureImages } from '../helpers/oci-images.ts';
 import { pushImages, startRegistry, type Registry } from '../helpers/oci-registry.ts';
 import { CLI, offline } from '../helpers/offline-cli.ts';
 import { run } from '../helpers/run.ts';
+import { workDir } from '../helpers/work-dir.ts';
 
 const tools = (await run('sh', ['-c', 'command -v skopeo && command -v docker-registry'])).code === 0 ? undefined : 'skopeo or docker-registry is not installed';
 const missing = (await dockerMissing()) ?? tools;
@@ -39,7 +39,7 @@ async function reloadDockerd(): Promise<void> {
 
 before(async () => {
   if (missing) return;
-  work = await mkdtemp(join(tmpdir(), 'offline-pull-'));
+  work = await workDir('offline-pull-');
   const fixtures = await makeFixtureImages(join(work, 'images'));
   registry = await startRegistry(join(work, 'registry'));
   await pushImages(registry.host, fixtures, join(work, 'skopeo'));

@@ -6,10 +6,10 @@
  * real `npm ci` against the npm mirror succeeds. `down` leaves iptables and links as they were.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
@@ -19,6 +19,7 @@ import { makeTree, rootDependencies, startRegistry, type FixtureRegistry } from 
 import { makeProjects } from '../helpers/npm-projects.ts';
 import { offline } from '../helpers/offline-cli.ts';
 import { run } from '../helpers/run.ts';
+import { workDir } from '../helpers/work-dir.ts';
 
 const missing = await dockerMissing();
 const NET = { interface: 'offsys0', address: '10.252.7.254', docker_network: 'offline-system-test', subnet: '10.252.7.0/24', bridge: 'br-offsys' };
@@ -47,7 +48,7 @@ async function snapshot(): Promise<Snapshot> {
 
 before(async () => {
   if (missing) return;
-  work = await mkdtemp(join(tmpdir(), 'offline-up-'));
+  work = await workDir('offline-up-');
   image = await ensureTestImage();
   const tree = makeTree({ packages: 60 });
   registry = await startRegistry(tree);
@@ -95,7 +96,13 @@ test('up -d serves every mirror port on the mirror address to the isolated netwo
   if (missing) return t.skip(missing);
   const upped = await offline(['up', '-d', '-c', config]);
   assert.equal(upped.code, 0, upped.stdout + upped.stderr);
-  assert.match(upped.stdout, /mirrors serving in the background/);
+  assert.match(upped.stdout, /mirrors serving in the background as nobody/);
+
+  // The mirrors every container on the network talks to do not run as root.
+  const { network } = JSON.parse((await offline(['status', '-c', config, '--json'])).stdout) as { network: { mirrors: { pid: number; running: boolean } } };
+  assert.equal(network.mirrors.running, true);
+  const uids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(await readFile(`/proc/${network.mirrors.pid}/status`, 'utf8'))!.slice(1).map(Number);
+  assert.ok(uids.every((u) => u !== 0), `real, effective, saved and fs uids of the mirrors: ${uids.join(' ')}`);
 
   const hostPort = (hostService.address() as AddressInfo).port;
   const mirrors = Object.values(PORTS).map((p) => `http://${NET.address}:${p}/`);
@@ -138,6 +145,48 @@ test('a real npm ci in a container on the isolated network installs from the npm
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout + r.stderr, /added \d+ packages/);
 });
+
+test('up refuses a data directory others can write: whoever can write it could steer root', async (t) => {
+  if (missing) return t.skip(missing);
+  const data = join(work, 'mirrors');
+  await chmod(data, 0o777);
+  try {
+    const refused = await offline(['up', '-d', '-c', config]);
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /not serving .*mirrors as nobody:\n.*is writable by others: chmod go-w/);
+  } finally {
+    await chmod(data, 0o755);
+  }
+});
+
+test('down signals only the mirrors up started, not whatever process has that pid now', async (t) => {
+  if (missing) return t.skip(missing);
+  const state = join(work, 'mirrors', 'network-state.json');
+  const recorded = JSON.parse(await readFile(state, 'utf8'));
+  const bystander = spawn('sleep', ['60']);
+  try {
+    await writeFile(state, JSON.stringify({ ...recorded, mirrors: { ...recorded.mirrors, pid: bystander.pid } }));
+    const downed = await offline(['down', '-c', config]);
+    assert.equal(downed.code, 0, downed.stdout + downed.stderr);
+    assert.match(downed.stdout, new RegExp(`left pid ${bystander.pid} alone`));
+    assert.equal(bystander.exitCode, null, 'the bystander is still running');
+    assert.ok(isAliveNow(bystander.pid!));
+  } finally {
+    bystander.kill('SIGKILL');
+    // The real mirrors were left running by that down: stop them.
+    if (isAliveNow(recorded.mirrors.pid)) process.kill(recorded.mirrors.pid, 'SIGTERM');
+  }
+  assert.equal((await offline(['up', '-d', '-c', config])).code, 0, 'up again, for the next test');
+});
+
+function isAliveNow(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 test('down leaves iptables (filter and nat) and the links exactly as they were; down twice is harmless', async (t) => {
   if (missing) return t.skip(missing);

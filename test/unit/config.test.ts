@@ -32,12 +32,12 @@ test('every problem is reported at once, each with its path', async () => {
   const err = await parseConfig(yaml, join(dir, 'offline.yaml'), {}).catch((e: unknown) => e);
   assert.ok(err instanceof ConfigError);
   const paths = err.issues.map((i) => i.path).sort();
-  assert.deepEqual(paths, ['', 'network.address', 'npm.port', 'npm.upstream']);
+  assert.deepEqual(paths, ['', 'network.address', 'npm.lockfiles[0]', 'npm.port', 'npm.upstream'], 'the missing file too, beside the type errors');
   assert.match(err.message, /offline\.yaml: invalid configuration/);
   assert.match(err.message, /bogus/);
 });
 
-test('a missing lockfile is reported with its index once the shape is valid', async () => {
+test('a missing lockfile is reported with its index', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
   await writeFile(join(dir, 'a.json'), '{}');
   const err = await parseConfig('npm: { lockfiles: [a.json, b/missing.json] }', join(dir, 'offline.yaml'), {}).catch((e: unknown) => e);
@@ -64,4 +64,47 @@ test('YAML syntax errors and a missing file are config errors, not crashes', asy
   await assert.rejects(parseConfig('npm: [unclosed', join(dir, 'offline.yaml'), {}), ConfigError);
   await assert.rejects(parseConfig('- a list', join(dir, 'offline.yaml'), {}), /must be a YAML mapping/);
   await assert.rejects(loadConfig(join(dir, 'nope.yaml'), {}), /file not found/);
+});
+
+test('data directories that are not storage are refused in one line each', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  await writeFile(join(dir, 'a-file'), 'x');
+  const cases: Array<[string, RegExp]> = [
+    ['data: /', /must not be \//],
+    ['data: /proc/offline', /on \/proc, a kernel interface/],
+    ['data: /sys/fs/offline', /on \/sys/],
+    ['data: /dev/offline', /on \/dev/],
+    ['data: a-file', /is a file, not a directory/],
+    ['data: a-file/below', /cannot be created: .*a-file is a file/],
+    ['data: "a\\0b"', /NUL/],
+  ];
+  for (const [yaml, expected] of cases) {
+    const err = await parseConfig(yaml, join(dir, 'offline.yaml'), {}).catch((e: unknown) => e);
+    assert.ok(err instanceof ConfigError, yaml);
+    assert.equal(err.issues.length, 1, `${yaml}: ${err.message}`);
+    assert.equal(err.issues[0]!.path, 'data', yaml);
+    assert.match(err.issues[0]!.message, expected, yaml);
+    assert.doesNotMatch(err.issues[0]!.message, /\n/, 'one line');
+  }
+  const ok = await parseConfig('data: not-yet/created\n', join(dir, 'offline.yaml'), {});
+  assert.equal(ok.data, join(dir, 'not-yet', 'created'));
+});
+
+test('a YAML alias bomb is a config error, not a hang or an internal error', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < 9; i++) levels.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`);
+  const err = await parseConfig(levels.join('\n'), join(dir, 'offline.yaml'), {}).catch((e: unknown) => e);
+  assert.ok(err instanceof ConfigError);
+  assert.match(err.message, /alias/i);
+});
+
+test('addresses, subnets and sizes are checked for range, not only shape', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  const err = await parseConfig('network: { address: 999.999.1.1, subnet: 10.1.1.0/40 }\nlimits: { document: lots }\npacman: { repos: [../core] }\n', join(dir, 'offline.yaml'), {}).catch((e: unknown) => e);
+  assert.ok(err instanceof ConfigError);
+  assert.deepEqual(err.issues.map((i) => i.path).sort(), ['limits.document', 'network.address', 'network.subnet', 'pacman.repos[0]']);
+  const ok = await parseConfig('limits: { document: 1GiB, unpacked: 300MB }\n', join(dir, 'offline.yaml'), {});
+  assert.equal(ok.limits.document, 1024 ** 3);
+  assert.equal(ok.limits.unpacked, 300_000_000);
 });

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { NetworkError } from '../../src/core/errors.ts';
+import { NetworkError, TimeLimitError } from '../../src/core/errors.ts';
 import { planCommands, unwire, wire } from '../../src/net/apply.ts';
 import { chainName, networkPlan, validateNetwork } from '../../src/net/plan.ts';
 import { preflight } from '../../src/net/preflight.ts';
+import { createRunner } from '../../src/net/runner.ts';
 import { statePath } from '../../src/net/state.ts';
 import { fakeSystem } from '../helpers/fake-system.ts';
 
@@ -55,7 +56,7 @@ test('wire creates the network, a veth where there is no dummy type, the rules; 
   assert.equal(steps.length, 4);
   assert.match(steps[1]!, /veth pair .*no dummy link type/);
   assert.equal(sys.networks.get('no-internet')!.bridge, 'br-offline');
-  assert.deepEqual(sys.links.get('offline0'), { kind: 'veth', addrs: ['10.1.1.254/32'], master: 'br-offline', up: true });
+  assert.deepEqual(sys.links.get('offline0'), { kind: 'veth', addrs: ['10.1.1.254/32'], master: 'br-offline', up: true, alias: 'offline-mirror' });
   assert.equal(sys.links.get('offline0p')!.up, true);
   assert.deepEqual(sys.chains.get('INPUT'), ['-i br-offline -j OFFLINE-br-offline']);
   const iptablesCalls = sys.calls.filter((c) => c[0] === 'iptables');
@@ -141,4 +142,40 @@ test('preflight refuses: not root, Docker down, overlapping networks and routes,
   await assert.rejects(preflight(used.run, plan, 0), /10\.1\.1\.254 is used by a container/);
 
   await preflight(fakeSystem().run, plan, 0);
+});
+
+test('down trusts no name a forged state file gives: foreign links, networks and chains are left alone', async () => {
+  const sys = fakeSystem();
+  const data = await mkdtemp(join(tmpdir(), 'net-'));
+  const plan = networkPlan(defaults, [4873]);
+  sys.links.set('eth0', { kind: 'veth', addrs: ['192.168.5.2/24'], up: true });
+  sys.networks.set('prod', { name: 'prod', subnet: '172.20.0.0/16', gateway: '172.20.0.1', bridge: 'br-prod', internal: false, aux: [], containers: [] });
+  sys.chains.get('INPUT')!.push('-i eth0 -p tcp --dport 22 -j ACCEPT');
+  // What a user who can write the data directory could leave for root's `offline down`.
+  const forged = {
+    plan: {
+      network: { name: 'prod', subnet: '172.20.0.0/16', bridge: 'eth0', gateway: '172.20.0.1', address: '172.20.0.9' },
+      link: { name: 'eth0', peer: 'eth0p', address: '172.20.0.9', bridge: 'eth0' },
+      chain: 'INPUT', jump: { table: 'filter', chain: 'INPUT', spec: ['-i', 'eth0', '-j', 'INPUT'] }, rules: [], ports: [22],
+    },
+    created: { network: true, link: 'dummy' },
+  };
+  await writeFile(statePath(data), JSON.stringify(forged));
+  const steps = await unwire(sys.run, data, plan);
+  assert.ok(sys.links.has('eth0'), 'an interface without offline\'s alias is never removed');
+  assert.ok(sys.networks.has('prod'), 'a network without offline\'s label is never removed');
+  assert.deepEqual(sys.chains.get('INPUT'), ['-i eth0 -p tcp --dport 22 -j ACCEPT'], 'INPUT is never flushed');
+  assert.ok(steps.some((s) => /left the interface eth0/.test(s)), steps.join('\n'));
+  assert.ok(steps.some((s) => /left the Docker network prod/.test(s)), steps.join('\n'));
+
+  const bad = { ...forged, plan: { ...forged.plan, link: { ...forged.plan.link, name: 'x; rm -rf /' } } };
+  await writeFile(statePath(data), JSON.stringify(bad));
+  const ignored = await unwire(sys.run, data, plan);
+  assert.ok(ignored.some((s) => /ignored the plan in the state file/.test(s)), ignored.join('\n'));
+});
+
+test('an external command past its time limit is stopped and named, not waited on forever', async () => {
+  const run = createRunner(300);
+  await assert.rejects(run(['sleep', '30']), (err: unknown) => err instanceof TimeLimitError && /`sleep 30` did not finish within 0\.3 s/.test(err.message));
+  assert.equal((await run(['true'])).code, 0);
 });

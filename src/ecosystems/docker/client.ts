@@ -2,10 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { IntegrityError, UpstreamError } from '../../core/errors.ts';
-import { RetryableStatus, type Http } from '../../engine/http.ts';
-import { isRetryableStatus } from '../../engine/retry.ts';
+import type { Http } from '../../engine/http.ts';
 import { MANIFEST_ACCEPT } from './media.ts';
 
 export type Credentials = { username: string; password: string };
@@ -51,15 +49,8 @@ export function createRegistryClient(http: Http, url: string, credentials: Crede
   async function get(path: string, repository: string, accept: string): Promise<{ status: number; body: Buffer; type?: string; digest?: string }> {
     const target = `${url}${path}`;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const headers = { accept, 'user-agent': http.options.userAgent, ...(await authorize(repository, attempt > 0)) };
-      const res = await http.withRetries(target, async (signal) => {
-        const r = await request(target, { dispatcher: http.dispatcher, signal, headers });
-        if (isRetryableStatus(r.statusCode)) {
-          await r.body.dump();
-          throw new RetryableStatus(r.statusCode, r.headers['retry-after']);
-        }
-        return { status: r.statusCode, body: Buffer.from(await r.body.arrayBuffer()), headers: r.headers };
-      });
+      const headers = { accept, ...(await authorize(repository, attempt > 0)) };
+      const res = await http.fetch(target, headers);
       const auth = res.headers['www-authenticate'];
       if (res.status === 401 && auth && attempt === 0) {
         challenge = Array.isArray(auth) ? auth[0] : auth;

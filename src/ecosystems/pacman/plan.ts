@@ -31,6 +31,8 @@ export async function planPacman(ctx: SyncContext): Promise<MirrorPlan> {
   ctx.progress.phase('pacman: reading databases', pacman.arch.length * pacman.repos.length);
   for (const arch of pacman.arch) {
     const dbs = await fetchDbs(ctx, arch, failures);
+    // Nothing to resolve against: the databases' failures above say why.
+    if (dbs.length === 0) continue;
     const { packages, problems } = resolvePacman(pacman.packages, dbs);
     for (const p of problems) failures.push({ ecosystem: 'pacman', item: `${p.item} (${arch})`, code: 'OFFLINE_ERR_RESOLVE', message: p.message });
     for (const db of dbs) {
@@ -66,7 +68,7 @@ async function fetchDbs(ctx: SyncContext, arch: string, failures: Failure[]): Pr
         failures.push({ ecosystem: 'pacman', item: `${repo} (${arch})`, code: 'OFFLINE_ERR_UPSTREAM', message: 'the upstream has no database for this repo', url });
         continue;
       }
-      dbs.push(parseRepoDb(bytes, repo, url));
+      dbs.push(parseRepoDb(bytes, repo, url, ctx.config.limits.unpacked));
       ctx.progress.itemDone();
     } catch (err) {
       ctx.progress.itemFailed();

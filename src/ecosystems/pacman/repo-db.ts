@@ -7,7 +7,7 @@
  * database needs just ustar, GNU long names and pax paths to be read, and plain ustar to be written.
  */
 import { gunzipSync, gzipSync, zstdDecompressSync } from 'node:zlib';
-import { InputError, describeError } from '../../core/errors.ts';
+import { InputError, TooLargeError, describeError } from '../../core/errors.ts';
 import type { PkgDesc, RepoDb } from './types.ts';
 
 export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
@@ -22,18 +22,29 @@ export function detectCompression(bytes: Buffer): Compression {
   return 'none';
 }
 
+/** The default bound on a decompressed database (`limits.unpacked`): Arch's `extra` is ~50 MB. */
+export const DEFAULT_UNPACKED_LIMIT = 256 * 1024 * 1024;
+
 /**
- * Decompresses `bytes` compressed as `what` (`none` returns them as they are). Pure.
- * @throws Error for xz and bzip2, which are not supported, and for corrupt or truncated input.
+ * Decompresses `bytes` compressed as `what` (`none` returns them as they are), never past `limit`
+ * bytes of output, so a small bomb cannot exhaust memory. Pure.
+ * @throws TooLargeError past the limit; Error for xz and bzip2, which are not supported, and for
+ *   corrupt or truncated input.
  */
-export function decompress(bytes: Buffer, what: Compression): Buffer {
-  switch (what) {
-    case 'gzip': return gunzipSync(bytes);
-    case 'zstd': return zstdDecompressSync(bytes);
-    case 'none': return bytes;
-    case 'xz':
-    case 'bzip2':
-      throw new Error(`the database is ${what}-compressed; only gzip and zstd databases are supported (rebuild it with repo-add as NAME.db.tar.gz or NAME.db.tar.zst)`);
+export function decompress(bytes: Buffer, what: Compression, limit = DEFAULT_UNPACKED_LIMIT): Buffer {
+  try {
+    switch (what) {
+      case 'gzip': return gunzipSync(bytes, { maxOutputLength: limit });
+      case 'zstd': return zstdDecompressSync(bytes, { maxOutputLength: limit });
+      case 'none':
+        if (bytes.length > limit) throw new TooLargeError('the pacman database', limit, 'limits.unpacked');
+        return bytes;
+      default:
+        throw new Error(`the database is ${what}-compressed; only gzip and zstd databases are supported (rebuild it with repo-add as NAME.db.tar.gz or NAME.db.tar.zst)`);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new TooLargeError('the decompressed pacman database', limit, 'limits.unpacked');
+    throw err;
   }
 }
 
@@ -46,12 +57,13 @@ export function decompress(bytes: Buffer, what: Compression): Buffer {
  * @throws InputError naming `source` for unsupported compression, data that is not a tar archive or
  *   is truncated, and (naming the entry too) a package without `%FILENAME%`, `%NAME%` or `%VERSION%`.
  */
-export function parseRepoDb(bytes: Buffer, repo: string, source: string): RepoDb {
+export function parseRepoDb(bytes: Buffer, repo: string, source: string, limit = DEFAULT_UNPACKED_LIMIT): RepoDb {
   const what = detectCompression(bytes);
   let tar: Buffer;
   try {
-    tar = decompress(bytes, what);
+    tar = decompress(bytes, what, limit);
   } catch (err) {
+    if (err instanceof TooLargeError) throw err;
     throw new InputError(source, undefined, `cannot read the pacman database: ${describeError(err)}`, { cause: err });
   }
   const entries = readTar(tar, source);

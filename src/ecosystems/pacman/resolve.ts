@@ -14,6 +14,7 @@ export type PacmanResolution = { packages: PkgDesc[]; problems: Array<{ item: st
  */
 export function resolvePacman(targets: string[], dbs: RepoDb[]): PacmanResolution {
   const index = buildIndex(dbs);
+  const repos = dbs.length > 0 ? dbs.map((d) => d.repo).join(', ') : 'no database (none could be read)';
   const chosen = new Map<string, PkgDesc>();
   const problems: PacmanResolution['problems'] = [];
   const queue: Array<{ pkg: PkgDesc }> = [];
@@ -31,7 +32,7 @@ export function resolvePacman(targets: string[], dbs: RepoDb[]): PacmanResolutio
       problems.push({ item: `pacman.packages[${i}] "${target}"`, message: describeError(err) });
       continue;
     }
-    if (found.length === 0) problems.push({ item: `pacman.packages[${i}] "${target}"`, message: `target not found in ${dbs.map((d) => d.repo).join(', ')}` });
+    if (found.length === 0) problems.push({ item: `pacman.packages[${i}] "${target}"`, message: `target not found in ${repos}` });
     found.forEach(add);
   }
   while (queue.length > 0) {
@@ -47,7 +48,7 @@ export function resolvePacman(targets: string[], dbs: RepoDb[]): PacmanResolutio
       if (satisfiedBy(rel, chosen.values())) continue;
       const provider = findSatisfier(rel, index);
       if (provider) add(provider);
-      else problems.push({ item: `${pkg.repo}/${pkg.name} ${pkg.version}`, message: `depends on ${dep}, which no package in ${dbs.map((d) => d.repo).join(', ')} satisfies` });
+      else problems.push({ item: `${pkg.repo}/${pkg.name} ${pkg.version}`, message: `depends on ${dep}, which no package in ${repos} satisfies` });
     }
   }
   return { packages: [...chosen.values()], problems };

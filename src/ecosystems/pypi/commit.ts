@@ -11,6 +11,8 @@ export type PypiState = { lastSync: string; upstream: string; targets: string[] 
 
 export type CommitInput = {
   dir: string;
+  /** `limits.unpacked`: the largest METADATA extracted from a wheel. */
+  unpackedLimit: number;
   upstream: string;
   targets: string[];
   /** normalized name → display name and the index files this sync chose. */
@@ -39,7 +41,7 @@ export async function commitPypi(input: CommitInput): Promise<Failure[]> {
         const path = distPath(input.dir, normalized, file.filename);
         const size = await sizeOf(path);
         if (size === undefined) continue;
-        const metadataSha256 = file.filename.endsWith('.whl') ? await ensureWheelMetadata(path) : undefined;
+        const metadataSha256 = file.filename.endsWith('.whl') ? await ensureWheelMetadata(path, input.unpackedLimit) : undefined;
         present.push({ ...file, size, ...(metadataSha256 ? { metadataSha256 } : {}) });
       }
       if (present.length === 0) continue;

@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
-import { request } from 'undici';
-import { IntegrityError, UpstreamError } from '../../core/errors.ts';
+import type { Readable } from 'node:stream';
+import { Parser } from 'tar';
+import { IntegrityError, TooLargeError, UpstreamError } from '../../core/errors.ts';
 import type { Http } from '../../engine/http.ts';
-import { RetryableStatus } from '../../engine/http.ts';
-import { isRetryableStatus } from '../../engine/retry.ts';
 import type { IndexFile } from './upstream.ts';
 import { bufferSource, listZip, readZipEntry, wheelMetadata, type ByteSource } from './zip.ts';
 
@@ -49,9 +47,10 @@ export function parseMetadata(text: string): CoreMetadata {
 /**
  * The core metadata of an index file, fetched as cheaply as the index allows: the PEP 658
  * `.metadata` file (verified against its advertised sha256), else the wheel's METADATA read with
- * HTTP range requests, else the whole file (an sdist's PKG-INFO).
+ * HTTP range requests, else an sdist's PKG-INFO (a zip by ranges, a tar.gz as a stream that stops
+ * once PKG-INFO is read). Nothing decompressed is held past `limit` bytes (`limits.unpacked`).
  */
-export async function fetchMetadata(http: Http, file: IndexFile): Promise<Buffer> {
+export async function fetchMetadata(http: Http, file: IndexFile, limit: number): Promise<Buffer> {
   if (file.coreMetadata) {
     const bytes = await http.getBytes(`${file.url}.metadata`);
     if (bytes) {
@@ -62,30 +61,60 @@ export async function fetchMetadata(http: Http, file: IndexFile): Promise<Buffer
       return bytes;
     }
   }
-  if (file.filename.endsWith('.whl')) return wheelMetadata(await remoteSource(http, file.url));
-  const whole = await remoteSource(http, file.url, true);
-  return sdistMetadata(file.filename, await whole.read(0, whole.size));
+  if (file.filename.endsWith('.whl')) return wheelMetadata(await remoteSource(http, file.url), limit);
+  if (file.filename.endsWith('.zip')) return zipPkgInfo(await remoteSource(http, file.url), file.filename, limit);
+  if (/\.(tar\.gz|tgz)$/.test(file.filename)) {
+    return http.stream(file.url, {}, async (res) => {
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new UpstreamError(file.url, res.statusCode, 'cannot read metadata');
+      }
+      return tarPkgInfo(res.body, file.filename, limit);
+    });
+  }
+  throw new Error(`${file.filename}: only wheels and .tar.gz or .zip sdists are read for metadata`);
 }
 
-/** PKG-INFO at the top of an sdist (`name-version/PKG-INFO`), from .tar.gz or .zip. */
-export async function sdistMetadata(filename: string, bytes: Buffer): Promise<Buffer> {
-  if (filename.endsWith('.zip')) {
-    const source = bufferSource(bytes);
-    const entry = (await listZip(source)).find((e) => /^[^/]+\/PKG-INFO$/.test(e.name));
-    if (!entry) throw new Error(`${filename} has no PKG-INFO`);
-    return readZipEntry(source, entry);
-  }
-  const tar = filename.endsWith('.gz') || filename.endsWith('.tgz') ? gunzipSync(bytes) : bytes;
-  for (let p = 0; p + 512 <= tar.length;) {
-    const name = tar.toString('utf8', p, p + 100).replace(/\0.*$/s, '');
-    const prefix = tar.toString('utf8', p + 345, p + 500).replace(/\0.*$/s, '');
-    const size = parseInt(tar.toString('utf8', p + 124, p + 136).replace(/\0.*$/s, '').trim() || '0', 8);
-    const full = prefix ? `${prefix}/${name}` : name;
-    if (/^[^/]+\/PKG-INFO$/.test(full)) return tar.subarray(p + 512, p + 512 + size);
-    if (!name) break;
-    p += 512 + Math.ceil(size / 512) * 512;
-  }
-  throw new Error(`${filename} has no PKG-INFO`);
+const PKG_INFO = /^[^/]+\/PKG-INFO$/;
+
+async function zipPkgInfo(source: ByteSource, filename: string, limit: number): Promise<Buffer> {
+  const entry = (await listZip(source)).find((e) => PKG_INFO.test(e.name));
+  if (!entry) throw new Error(`${filename} has no PKG-INFO`);
+  return readZipEntry(source, entry, limit);
+}
+
+/**
+ * `name-version/PKG-INFO` of a gzip'd tar read as a stream (the `tar` package's parser): entries
+ * before it are skipped without being kept, and reading stops at it. Past `limit` bytes of
+ * archive without finding it — a bomb, or no sdist at all — it fails with `TooLargeError`.
+ */
+export function tarPkgInfo(body: Readable, filename: string, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    let settled = false;
+    const finish = (err: Error | undefined, value?: Buffer): void => {
+      if (settled) return;
+      settled = true;
+      body.destroy();
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    const parser = new Parser({
+      strict: true,
+      onReadEntry(entry) {
+        seen += 512 + entry.size;
+        if (seen > limit) return finish(new TooLargeError(`${filename} (looking for PKG-INFO)`, limit, 'limits.unpacked'));
+        if (entry.type !== 'File' || !PKG_INFO.test(entry.path)) return entry.resume();
+        const chunks: Buffer[] = [];
+        entry.on('data', (c: Buffer) => chunks.push(c));
+        entry.on('end', () => finish(undefined, Buffer.concat(chunks)));
+      },
+    });
+    parser.on('error', (err: Error) => finish(new Error(`${filename} is not a readable tar.gz: ${err.message}`)));
+    parser.on('end', () => finish(new Error(`${filename} has no PKG-INFO`)));
+    body.on('error', (err) => finish(err));
+    body.pipe(parser as unknown as NodeJS.WritableStream);
+  });
 }
 
 /** A file on disk as a ByteSource. */
@@ -107,8 +136,8 @@ export async function fileSource(path: string): Promise<ByteSource & { close(): 
  * A remote file read by ranges. The first request asks for the tail; an upstream that ignores
  * Range answers 200 with the whole file, which then serves every read.
  */
-async function remoteSource(http: Http, url: string, whole = false): Promise<ByteSource> {
-  const first = await getRange(http, url, whole ? undefined : 'bytes=-65536');
+async function remoteSource(http: Http, url: string): Promise<ByteSource> {
+  const first = await getRange(http, url, 'bytes=-65536');
   if (first.status === 200) return bufferSource(first.body);
   const total = Number(/\/(\d+)$/.exec(first.contentRange ?? '')?.[1]);
   if (!Number.isFinite(total)) return bufferSource(first.body);
@@ -124,17 +153,8 @@ async function remoteSource(http: Http, url: string, whole = false): Promise<Byt
 }
 
 async function getRange(http: Http, url: string, range: string | undefined): Promise<{ status: number; body: Buffer; contentRange?: string }> {
-  return http.withRetries(url, async (signal) => {
-    const res = await request(url, { dispatcher: http.dispatcher, signal, headers: { 'user-agent': http.options.userAgent, ...(range ? { range } : {}) } });
-    if (isRetryableStatus(res.statusCode)) {
-      await res.body.dump();
-      throw new RetryableStatus(res.statusCode, res.headers['retry-after']);
-    }
-    if (res.statusCode !== 200 && res.statusCode !== 206) {
-      await res.body.dump();
-      throw new UpstreamError(url, res.statusCode, 'cannot read metadata');
-    }
-    const contentRange = res.headers['content-range'];
-    return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()), contentRange: Array.isArray(contentRange) ? contentRange[0] : contentRange };
-  });
+  const res = await http.fetch(url, range ? { range } : {});
+  if (res.status !== 200 && res.status !== 206) throw new UpstreamError(url, res.status, 'cannot read metadata');
+  const contentRange = res.headers['content-range'];
+  return { status: res.status, body: res.body, contentRange: Array.isArray(contentRange) ? contentRange[0] : contentRange };
 }

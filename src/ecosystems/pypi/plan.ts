@@ -116,6 +116,7 @@ export async function planPypi(ctx: SyncContext): Promise<MirrorPlan> {
     summary: { projects: chosen.size, files: downloads.length, targets: targets.length },
     commit: () => commitPypi({
       dir: ctx.dir,
+      unpackedLimit: ctx.config.limits.unpacked,
       upstream: pypi.upstream,
       targets: targets.map((t) => `${t.python}/${t.platform}`),
       chosen: new Map([...chosen].map(([n, e]) => [n, { name: e.name, files: [...e.files.values()] }])),
@@ -163,7 +164,7 @@ function createProvider(ctx: SyncContext, failures: Failure[]): Provider {
     metadata(file) {
       let pending = metadata.get(file.url);
       if (!pending) {
-        pending = limit(() => fetchMetadata(ctx.http, file)).then((bytes) => parseMetadata(bytes.toString('utf8')));
+        pending = limit(() => fetchMetadata(ctx.http, file, ctx.config.limits.unpacked)).then((bytes) => parseMetadata(bytes.toString('utf8')));
         metadata.set(file.url, pending);
       }
       return pending;

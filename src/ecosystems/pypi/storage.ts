@@ -58,13 +58,13 @@ export async function listProjects(dir: string): Promise<string[]> {
  * Make sure a wheel on disk has its PEP 658 metadata file beside it, byte-identical to the
  * wheel's METADATA, and return its sha256. Idempotent; a wheel without METADATA gets none.
  */
-export async function ensureWheelMetadata(path: string): Promise<string | undefined> {
+export async function ensureWheelMetadata(path: string, limit: number): Promise<string | undefined> {
   const target = `${path}.metadata`;
   const existing = await readFile(target).catch(() => undefined);
   if (existing) return createHash('sha256').update(existing).digest('hex');
   const source = await fileSource(path);
   try {
-    const bytes = await wheelMetadata(source);
+    const bytes = await wheelMetadata(source, limit);
     await writeFileAtomic(target, bytes);
     return createHash('sha256').update(bytes).digest('hex');
   } catch {

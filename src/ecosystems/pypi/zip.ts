@@ -1,4 +1,8 @@
 import { inflateRawSync } from 'node:zlib';
+import { TooLargeError } from '../../core/errors.ts';
+
+/** The default bound on one decompressed member (`limits.unpacked`). */
+export const DEFAULT_MEMBER_LIMIT = 256 * 1024 * 1024;
 
 /**
  * Just enough of the zip format to pull one member out of a wheel without unpacking it: the end of
@@ -48,22 +52,34 @@ export async function listZip(source: ByteSource): Promise<Entry[]> {
   return entries;
 }
 
-export async function readZipEntry(source: ByteSource, entry: Entry): Promise<Buffer> {
+/**
+ * One member's bytes, inflated. Neither the stored nor the inflated size may pass `limit`: a small
+ * entry that inflates to gigabytes fails with `TooLargeError` instead of exhausting memory.
+ */
+export async function readZipEntry(source: ByteSource, entry: Entry, limit = DEFAULT_MEMBER_LIMIT): Promise<Buffer> {
+  const tooLarge = () => new TooLargeError(`the zip member ${entry.name}`, limit, 'limits.unpacked');
+  if (entry.compressedSize > limit) throw tooLarge();
   const header = await source.read(entry.localOffset, Math.min(source.size, entry.localOffset + 30 + 1024));
-  if (header.readUInt32LE(0) !== LOCAL) throw new Error(`corrupt zip local header for ${entry.name}`);
+  if (header.length < 30 || header.readUInt32LE(0) !== LOCAL) throw new Error(`corrupt zip local header for ${entry.name}`);
   const start = entry.localOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+  if (start + entry.compressedSize > source.size) throw new Error(`truncated zip member ${entry.name}`);
   const data = await source.read(start, start + entry.compressedSize);
   if (entry.method === 0) return data;
-  if (entry.method === 8) return inflateRawSync(data);
-  throw new Error(`zip compression method ${entry.method} is not supported`);
+  if (entry.method !== 8) throw new Error(`zip compression method ${entry.method} is not supported`);
+  try {
+    return inflateRawSync(data, { maxOutputLength: limit });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
+    throw err;
+  }
 }
 
 /** The `*.dist-info/METADATA` of a wheel, byte for byte (PEP 658 requires the same bytes). */
-export async function wheelMetadata(source: ByteSource): Promise<Buffer> {
+export async function wheelMetadata(source: ByteSource, limit = DEFAULT_MEMBER_LIMIT): Promise<Buffer> {
   const entries = await listZip(source);
   const entry = entries.find((e) => /^[^/]+\.dist-info\/METADATA$/.test(e.name));
   if (!entry) throw new Error('the wheel has no .dist-info/METADATA');
-  return readZipEntry(source, entry);
+  return readZipEntry(source, entry, limit);
 }
 
 export function bufferSource(buffer: Buffer): ByteSource {
