@@ -76,7 +76,7 @@ export const limitsSchema = z.strictObject({
   /** The largest metadata document read whole: a packument, a project page, a manifest, a pacman db. */
   document: size.default(128 * 1024 * 1024),
   /** The largest decompressed metadata: a pacman db, a wheel's METADATA, an sdist's PKG-INFO search. */
-  unpacked: size.default(256 * 1024 * 1024),
+  unpacked: size.default(128 * 1024 * 1024),
 });
 
 // A Linux interface name: at most 15 bytes; letters, digits, _ . - only.

@@ -23,7 +23,7 @@ export function detectCompression(bytes: Buffer): Compression {
 }
 
 /** The default bound on a decompressed database (`limits.unpacked`): Arch's `extra` is ~50 MB. */
-export const DEFAULT_UNPACKED_LIMIT = 256 * 1024 * 1024;
+export const DEFAULT_UNPACKED_LIMIT = 128 * 1024 * 1024;
 
 /**
  * Decompresses `bytes` compressed as `what` (`none` returns them as they are), never past `limit`

@@ -2,7 +2,7 @@ import { inflateRawSync } from 'node:zlib';
 import { TooLargeError } from '../../core/errors.ts';
 
 /** The default bound on one decompressed member (`limits.unpacked`). */
-export const DEFAULT_MEMBER_LIMIT = 256 * 1024 * 1024;
+export const DEFAULT_MEMBER_LIMIT = 128 * 1024 * 1024;
 
 /**
  * Just enough of the zip format to pull one member out of a wheel without unpacking it: the end of
