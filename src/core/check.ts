@@ -16,7 +16,7 @@ export type CheckReport = { ok: boolean; ecosystems: Array<{ name: EcosystemName
  */
 export async function check(config: Config): Promise<CheckReport> {
   const serving = await serve({ config, host: '127.0.0.1', ports: 'ephemeral' });
-  const http = createHttp({ retries: 0 });
+  const http = createHttp({ retries: 0, maxDocumentBytes: config.limits.document });
   const report: CheckReport = { ok: true, ecosystems: [], missing: [] };
   try {
     for (const mirror of MIRRORS.filter((m) => m.wanted(config))) {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { IntegrityError, LockedError, UpstreamError } from '../../src/core/errors.ts';
+import { IntegrityError, LockedError, TimeLimitError, TooLargeError, UpstreamError } from '../../src/core/errors.ts';
 import { download, PARTIAL_SUFFIX } from '../../src/engine/download.ts';
 import { createHttp } from '../../src/engine/http.ts';
 import { acquireLock, LOCK_FILE } from '../../src/engine/lock.ts';
@@ -16,6 +16,7 @@ import { acquireLock, LOCK_FILE } from '../../src/engine/lock.ts';
 const body = Buffer.alloc(200_000, 7);
 const integrity = `sha512-${createHash('sha512').update(body).digest('base64')}`;
 let failures = 0;
+let badOnce = 0;
 const seen: Array<{ url: string; range?: string }> = [];
 
 const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -30,6 +31,21 @@ const server = createServer((req: IncomingMessage, res: ServerResponse) => {
   }
   if (req.url === '/missing') {
     res.writeHead(404).end();
+    return;
+  }
+  if (req.url === '/once-bad' && badOnce-- > 0) {
+    res.end(Buffer.alloc(body.length, 1));
+    return;
+  }
+  if (req.url === '/stall') {
+    // Headers and a first part, then nothing: a transfer that stalls without closing.
+    res.writeHead(200, { 'content-length': String(body.length) });
+    res.write(body.subarray(0, 1000));
+    return;
+  }
+  if (req.url === '/big-document') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(`"${'x'.repeat(5000)}"`);
     return;
   }
   const range = /bytes=(\d+)-/.exec(req.headers.range ?? '');
@@ -158,4 +174,37 @@ test('a holder killed with -9 leaves no lock behind', async () => {
   await exited;
   const release = await acquireLock(d, 'after the kill');
   await release();
+});
+
+test('one bad transfer is not yet a verdict: a digest mismatch is retried once from scratch', async () => {
+  badOnce = 1;
+  const before = seen.filter((r) => r.url === '/once-bad').length;
+  const dest = join(await dir(), 'once-bad.tgz');
+  const result = await download(http, { url: `${base}/once-bad`, dest, integrity, label: 'once-bad' }, () => {});
+  assert.equal(result.status, 'downloaded');
+  assert.deepEqual(await readFile(dest), body);
+  assert.equal(seen.filter((r) => r.url === '/once-bad').length - before, 2);
+});
+
+test('--timeout is per file: a stalled transfer fails within it, retries included, as a typed error', async () => {
+  // Stalls are retried (resumed) until the file's time is up, never past it.
+  const short = createHttp({ retries: 10, idleTimeoutMs: 400, itemTimeoutMs: 1500 });
+  try {
+    const started = performance.now();
+    const err = await download(short, { url: `${base}/stall`, dest: join(await dir(), 'stall.tgz'), integrity, label: 'stall' }, () => {}).catch((e: unknown) => e);
+    assert.ok(err instanceof TimeLimitError, String(err));
+    assert.match(err.message, /within 1\.5 s, retries included \(--timeout\)/);
+    assert.ok(performance.now() - started < 1500 + 2000, 'ends at the file\'s time limit, not after every retry');
+  } finally {
+    await short.close();
+  }
+});
+
+test('a document larger than its limit is refused without being read whole', async () => {
+  const small = createHttp({ retries: 0, maxDocumentBytes: 1024 });
+  try {
+    await assert.rejects(small.getJson(`${base}/big-document`), (err: unknown) => err instanceof TooLargeError && /larger than 1024 bytes \(limits\.document\)/.test(err.message));
+  } finally {
+    await small.close();
+  }
 });
