@@ -63,22 +63,30 @@ export async function sendFile(ctx: Koa.Context, path: string, type: string): Pr
 /** Write bytes `start`..`end` of `handle` to `res` through two reused buffers, then end it. */
 async function pump(res: ServerResponse, handle: FileHandle, start: number, end: number): Promise<void> {
   const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
-  let closed = false;
-  res.once('close', () => { closed = true; });
+  let gone = false;
+  res.once('close', () => { gone = true; });
+  // Settles, never rejects, once the kernel has the bytes (or the client is gone): a rejection
+  // while the next chunk is being read would be unhandled.
   let writing: Promise<void> = Promise.resolve();
+  const write = (chunk: Buffer) => new Promise<void>((resolve) => res.write(chunk, (err) => {
+    if (err) gone = true;
+    resolve();
+  }));
   try {
-    for (let pos = start, i = 0; pos <= end && !closed; i++) {
+    for (let pos = start, i = 0; pos <= end && !gone; i++) {
       const buf = buffers[i % 2]!;
       const { bytesRead } = await handle.read(buf, 0, Math.min(CHUNK, end - pos + 1), pos);
       if (bytesRead === 0) throw new Error('the file became shorter while it was served');
       await writing;
-      writing = new Promise((resolve, reject) => res.write(buf.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve())));
+      if (gone) break;
+      writing = write(buf.subarray(0, bytesRead));
       pos += bytesRead;
     }
     await writing;
-    res.end();
+    if (gone) res.destroy();
+    else res.end();
   } catch {
-    // A client that went away, or a file that changed under us: end this response, quietly.
+    // A file that changed under us: end this response, quietly.
     res.destroy();
   } finally {
     await handle.close();

@@ -8,12 +8,12 @@ import { rmSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { libmakepkgEnv, makePackage, repoAdd } from './pacman-packages.ts';
+import { embedSignatures, libmakepkgEnv, makePackage, repoAdd, repoAddEmbedsSignatures } from './pacman-packages.ts';
 import type { PackageOptions } from './pacman-packages.ts';
 import { run } from './run.ts';
 import type { RunOptions, RunResult } from './run.ts';
 
-export { BUILD_DATE, PACKAGER, libmakepkgEnv, makePackage, packageFilename, repoAdd } from './pacman-packages.ts';
+export { BUILD_DATE, PACKAGER, libmakepkgEnv, makePackage, packageFilename, repoAdd, repoAddEmbedsSignatures } from './pacman-packages.ts';
 export type { PackageOptions } from './pacman-packages.ts';
 export { corruptBytes, parseRange, startMirrorServer } from './pacman-server.ts';
 export type { MirrorServer, MirrorServerOptions } from './pacman-server.ts';
@@ -127,6 +127,8 @@ export async function makeRepos(dir: string, opts: { sign?: boolean } = {}): Pro
       };
       if (repo === 'core') await sign();
       await repoAdd(join(out, DB_FILES[repo]), repos[repo].map((p) => p.filename));
+      // core's entries carry %PGPSIG%: pacman 6's repo-add writes it, pacman 7's does not.
+      if (repo === 'core' && home && !(await repoAddEmbedsSignatures())) await embedSignatures(join(out, DB_FILES[repo]), repos[repo].filter((p) => p.signed).map((p) => p.filename));
       if (repo !== 'core') await sign();
     }
     return { dir, repos, ...key };

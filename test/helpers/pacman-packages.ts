@@ -4,7 +4,7 @@
  * databases written by the real `repo-add`.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, realpath, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -179,10 +179,48 @@ export function libmakepkgEnv(): Promise<NodeJS.ProcessEnv> {
   return shimDir.then((dir) => (dir ? { ...process.env, LIBRARY: dir, LC_ALL: 'C' } : { ...process.env, LC_ALL: 'C' }));
 }
 
+let embeds: Promise<boolean> | undefined;
+
+/**
+ * Whether this repo-add embeds a package's detached signature in the database as `%PGPSIG%`:
+ * pacman 6's does, for every package whose `<pkg>.sig` exists when it runs; pacman 7's writes no
+ * `%PGPSIG%` (signatures are only the `.sig` files beside the packages).
+ */
+export function repoAddEmbedsSignatures(): Promise<boolean> {
+  embeds ??= run('repo-add', ['--version']).then((r) => Number(/\b(\d+)\.\d+\.\d+/.exec(r.stdout + r.stderr)?.[1] ?? 0) < 7);
+  return embeds;
+}
+
+/**
+ * Give a gzip database `%PGPSIG%` for each of `filenames` whose `.sig` lies beside it, as pacman
+ * 6's repo-add writes it (and as databases made that way, Arch's among them, carry it): the
+ * database is unpacked, each `desc` gets the section, and it is packed again with bsdtar.
+ */
+export async function embedSignatures(db: string, filenames: string[]): Promise<void> {
+  const tree = await mkdtemp(join(tmpdir(), 'offline-pgpsig-'));
+  try {
+    const extracted = await run('bsdtar', ['-xf', db, '-C', tree]);
+    if (extracted.code !== 0) throw new Error(`bsdtar -xf ${db}: ${extracted.stderr}`);
+    const entries = (await readdir(tree)).sort();
+    for (const entry of entries) {
+      const desc = join(tree, entry, 'desc');
+      const text = await readFile(desc, 'utf8');
+      const filename = /%FILENAME%\n([^\n]+)\n/.exec(text)?.[1];
+      const sig = filename && filenames.includes(filename) ? join(dirname(db), `${filename}.sig`) : undefined;
+      if (!sig || !existsSync(sig) || text.includes('%PGPSIG%')) continue;
+      await writeFile(desc, `${text}%PGPSIG%\n${(await readFile(sig)).toString('base64')}\n\n`);
+    }
+    const packed = await run('bsdtar', ['-czf', await realpath(db), '-C', tree, ...entries]);
+    if (packed.code !== 0) throw new Error(`bsdtar -czf ${db}: ${packed.stderr}`);
+  } finally {
+    await rm(tree, { recursive: true, force: true });
+  }
+}
+
 /**
  * Runs the real `repo-add <db> <packages…>` (paths relative to the db's directory or absolute);
- * repo-add 6.0 embeds `%PGPSIG%` for every package whose `<pkg>.sig` exists at that moment.
- * Throws with repo-add's output when it fails.
+ * see `repoAddEmbedsSignatures` for what it does with `.sig` files. Throws with repo-add's
+ * output when it fails.
  */
 export async function repoAdd(db: string, packages: string[]): Promise<void> {
   const r = await run('repo-add', ['--nocolor', '-q', db, ...packages], { cwd: dirname(db), env: await libmakepkgEnv() });

@@ -205,11 +205,13 @@ test('200 clients stalled on a 200 MiB blob leave offline serve under 300 MiB, s
   const synced = await run(process.execPath, [CLI, 'sync', '-c', file], { timeoutMs: 300_000 });
   assert.equal(synced.code, 0, synced.stdout + synced.stderr);
 
-  const server = (await import('node:child_process')).spawn(process.execPath, [CLI, 'serve', '-c', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = (await import('node:child_process')).spawn(process.execPath, [CLI, 'serve', '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   const sockets: Socket[] = [];
+  let out = '';
+  let errors = '';
   try {
-    let out = '';
     server.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+    server.stderr!.on('data', (c: Buffer) => { errors += c.toString(); });
     for (let i = 0; i < 300 && !out.includes('serving from disk'); i++) await new Promise((r) => setTimeout(r, 100));
     assert.match(out, /serving from disk/);
     const idleKb = Number(/^VmHWM:\s+(\d+) kB$/m.exec(await readFile(`/proc/${server.pid}/status`, 'utf8'))?.[1]);
@@ -231,7 +233,14 @@ test('200 clients stalled on a 200 MiB blob leave offline serve under 300 MiB, s
     assert.ok(peakKb / 1024 < 300, `peak RSS of offline serve: ${(peakKb / 1024).toFixed(0)} MiB`);
   } finally {
     for (const s of sockets) s.destroy();
-    server.kill('SIGTERM');
-    await once(server, 'exit');
+    await new Promise((r) => setTimeout(r, 500));
+    const crashed = server.exitCode;
+    if (crashed === null) {
+      server.kill('SIGTERM');
+      await once(server, 'exit');
+    }
+    assert.equal(crashed, null, `offline serve exited while clients hung up: ${errors}`);
   }
+  // 200 clients that hung up mid-download are not 200 stack traces (ERR_STREAM_PREMATURE_CLOSE).
+  assert.equal(errors.trim(), '', errors);
 });

@@ -17,7 +17,7 @@ import { dockerMissing, dockerRun, ensureTestImage } from '../helpers/docker.ts'
 import { startInternet, type Internet } from '../helpers/internet.ts';
 import { makeTree, rootDependencies, startRegistry, type FixtureRegistry } from '../helpers/npm-fixtures.ts';
 import { makeProjects } from '../helpers/npm-projects.ts';
-import { offline } from '../helpers/offline-cli.ts';
+import { CLI, offline } from '../helpers/offline-cli.ts';
 import { run } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
 
@@ -187,6 +187,29 @@ function isAliveNow(pid: number): boolean {
     return false;
   }
 }
+
+test('regression: a foreground up that stops leaves no pid behind for down to signal later', async (t) => {
+  if (missing) return t.skip(missing);
+  const state = join(work, 'mirrors', 'network-state.json');
+  const before = JSON.parse(await readFile(state, 'utf8'));
+  process.kill(before.mirrors.pid, 'SIGTERM'); // the detached mirrors of the tests above
+  for (let i = 0; i < 50 && isAliveNow(before.mirrors.pid); i++) await new Promise((r) => setTimeout(r, 100));
+  const foreground = spawn(process.execPath, [CLI, 'up', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  foreground.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+  foreground.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
+  for (let i = 0; i < 300 && !/serving from disk only as nobody/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(out, /mirrors starting as nobody/);
+  assert.match(out, /serving from disk only as nobody/);
+  const running = JSON.parse(await readFile(state, 'utf8'));
+  assert.ok(isAliveNow(running.mirrors.pid));
+  foreground.kill('SIGTERM');
+  await new Promise((r) => foreground.once('exit', r));
+  assert.equal(isAliveNow(running.mirrors.pid), false, 'Ctrl-C (SIGTERM) stops the mirrors too');
+  const after = JSON.parse(await readFile(state, 'utf8'));
+  assert.equal(after.mirrors, undefined, `the state no longer names a pid: ${JSON.stringify(after.mirrors)}`);
+  assert.equal(after.created.link !== undefined, true, 'the wiring is still recorded for down');
+});
 
 test('down leaves iptables (filter and nat) and the links exactly as they were; down twice is harmless', async (t) => {
   if (missing) return t.skip(missing);
