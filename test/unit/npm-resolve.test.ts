@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseConfig } from '../../src/core/config.ts';
 import { resolveSpecs } from '../../src/ecosystems/npm/resolve.ts';
+import { resolveUpstream } from '../../src/ecosystems/npm/upstream.ts';
 import type { Manifest, Packument } from '../../src/ecosystems/npm/schema.ts';
 
 type Deps = Partial<Pick<Manifest, 'dependencies' | 'optionalDependencies' | 'peerDependencies'>>;
@@ -70,4 +75,23 @@ test('each packument is asked for once however many ranges name it', async () =>
   const once = (n: string) => cached.get(n) ?? (cached.set(n, get(n)), cached.get(n)!);
   await resolveSpecs(['a', 'b'], once);
   assert.deepEqual([...asked].sort(), ['a', 'b', 'c']);
+});
+
+test('when npm cannot say which registry it uses, the public one is used and the sync says why', async () => {
+  const saved = { PATH: process.env.PATH, a: process.env.npm_config_registry, b: process.env.NPM_CONFIG_REGISTRY };
+  const empty = await mkdtemp(join(tmpdir(), 'no-npm-'));
+  process.env.PATH = empty;
+  delete process.env.npm_config_registry;
+  delete process.env.NPM_CONFIG_REGISTRY;
+  try {
+    const config = await parseConfig('', join(empty, 'offline.yaml'), {});
+    const resolved = await resolveUpstream(config);
+    assert.equal(resolved.url, 'https://registry.npmjs.org/');
+    assert.match(resolved.why ?? '', /`npm config get registry` cannot run: npm is not installed/);
+    assert.deepEqual(await resolveUpstream({ ...config, npm: { ...config.npm, upstream: 'http://127.0.0.1:1/' } }), { url: 'http://127.0.0.1:1/' });
+  } finally {
+    process.env.PATH = saved.PATH;
+    if (saved.a !== undefined) process.env.npm_config_registry = saved.a;
+    if (saved.b !== undefined) process.env.NPM_CONFIG_REGISTRY = saved.b;
+  }
 });

@@ -19,9 +19,11 @@ import type { Unmirrorable } from './types.ts';
  * upstream, so a second sync of the same lockfiles makes no requests at all.
  */
 export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
-  const upstream = await resolveUpstream(ctx.config);
+  const resolved = await resolveUpstream(ctx.config);
+  const upstream = resolved.url;
   const failures: Failure[] = [];
   const notes: Note[] = [];
+  if (resolved.why) notes.push({ ecosystem: 'npm', message: `${resolved.why}; syncing from ${upstream} (set npm.upstream to choose)` });
   const fetched = new Map<string, Packument>();
   // Versions whose manifest upstream is unusable: a failure only for the versions asked for.
   const dropped = new Map<string, string>();
