@@ -22,16 +22,6 @@ export function packageNameSegments(name: string): string[] {
   return segments;
 }
 
-/** True when npm would accept `name` as a (possibly old) package name. Pure. */
-export function isValidPackageName(name: string): boolean {
-  try {
-    packageNameSegments(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A tarball file name as a registry names it: a plain name ending in `.tgz`, not hidden. The
  * packument beside it is `package.json`, which this never matches.
