@@ -1,14 +1,18 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { clientEnv, shellExports } from '../core/env.ts';
+import { buildArgs, clientEnv, imageSettings, shellExports } from '../core/env.ts';
 import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
 
-export type EnvCliOptions = CommonOptions & { address?: string; write?: string };
+export type EnvCliOptions = CommonOptions & { address?: string; write?: string; buildArgs?: boolean };
 
 /** `offline env`: shell exports on stdout, or the client files written to a directory. */
 export async function runEnv(opts: EnvCliOptions): Promise<number> {
   const config = await loadFromOptions(opts);
   const env = clientEnv(config, opts.address);
+  if (opts.buildArgs) {
+    process.stdout.write(buildArgs(imageSettings(config, env.address).env));
+    return EXIT.ok;
+  }
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(env, null, 2)}\n`);
     return EXIT.ok;

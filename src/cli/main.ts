@@ -6,6 +6,7 @@ import { runCheck } from './check.ts';
 import { runEnv } from './env.ts';
 import { runScan } from './scan.ts';
 import { runStatus } from './status.ts';
+import { runBuild, runCompose } from './park.ts';
 import { runDown, runUp } from './up.ts';
 import { runSync } from './sync.ts';
 
@@ -21,6 +22,8 @@ Typical use:
   offline serve         serve the mirrors from disk, no network needed
   offline up -d         wire the isolated network and serve the mirrors on it (root)
   offline check         prove everything is servable offline, before you leave
+  offline compose -- up --build   your compose project, built and run on the mirrors alone
+  offline build -- -t api:dev .   one image, like docker build, on the mirrors alone
   offline status        what is mirrored and what is serving
   offline down          stop and remove the wiring
 
@@ -85,6 +88,39 @@ Examples:
     .addOption(config()).addOption(json())
     .action(wrap(runDown));
 
+  program.command('build')
+    .description('docker build on the isolated network, against the mirrors alone (after offline up)')
+    .argument('<args...>', 'docker build arguments, after --')
+    .addOption(config())
+    .addHelpText('after', `
+Runs \`docker build --network <network.docker_network> ARGS\` with the classic builder
+(DOCKER_BUILDKIT=0: BuildKit's docker driver cannot use an internal network). RUN steps reach the
+mirrors and nothing else; FROM images are the mirrored ones, loaded by offline up under their own
+names. A FROM image that is not mirrored stops the build before it starts (exit 1, naming the
+Dockerfile line and the docker.images entry to add). Exits with docker build's status.
+
+Example:
+  offline build -- -t api:dev ./api
+  offline build -c ~/offline.yaml -- -f api/Dockerfile.prod --build-arg NODE_ENV=production api`)
+    .action(park(runBuild));
+
+  program.command('compose')
+    .description('docker compose with every service and build on the isolated network, against the mirrors alone (after offline up)')
+    .argument('<args...>', 'docker compose arguments, after --')
+    .addOption(config())
+    .addHelpText('after', `
+Runs \`docker compose -f <your files> -f .offline.compose.yaml ARGS\`. The override, written next to
+your compose file on each run (yours is never edited), puts every service on the isolated network
+only and builds on it with the classic builder. Compose files are found as compose does (-f,
+COMPOSE_FILE, compose.yaml and its override). Base images and FROM images are checked first as
+for offline build. Exits with docker compose's status.
+
+Examples:
+  offline compose -- up --build
+  offline compose -- run --rm api npm test
+  offline compose -- -p shop -f deploy/compose.yaml build`)
+    .action(park(runCompose));
+
   program.command('check')
     .description('prove readiness before travel: every lockfile entry, requirement, package and image is servable from the mirrors alone')
     .addOption(config()).addOption(json())
@@ -99,9 +135,11 @@ no traffic off this machine and writes nothing. Exit status: 0 ready, 1 somethin
     .addOption(config()).addOption(json())
     .option('--address <address>', 'the address clients reach the mirrors on (default: listen, else network.address)')
     .option('--write <dir>', 'write the files into this directory instead of printing exports')
+    .option('--build-args', 'print the settings a base image carries as docker build --build-arg words')
     .addHelpText('after', `
 Examples:
   eval "$(offline env)"                      # npm_config_registry, PIP_INDEX_URL, … for this shell
+  docker build $(offline env --build-args) … # for a Dockerfile that declares them as ARG
   offline env --write ./offline-client       # files to COPY into images or /etc
   offline env --address 127.0.0.1 --json`)
     .action(wrap(runEnv));
@@ -130,6 +168,17 @@ changes nothing. Example:
     .action(wrap(runStatus));
 
   return program;
+}
+
+/** An action taking the words after \`--\` and the options; docker's exit status becomes ours. */
+function park(fn: (args: string[], opts: { config: string }) => Promise<number>): (args: string[], opts: { config: string }) => Promise<void> {
+  return async (args, opts) => {
+    try {
+      process.exitCode = await fn(args, opts);
+    } catch (err) {
+      process.exitCode = reportError(err, false);
+    }
+  };
 }
 
 /** A commander parser for an integer option of at least `min`. */

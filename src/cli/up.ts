@@ -1,5 +1,6 @@
 import { down } from '../core/down.ts';
 import { up } from '../core/up.ts';
+import type { BaseImagesReport } from '../park/base-images.ts';
 import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
 
 export type UpCliOptions = CommonOptions & { detach?: boolean; dryRun?: boolean };
@@ -17,6 +18,7 @@ export async function runUp(opts: UpCliOptions): Promise<number> {
     for (const step of report.steps) process.stdout.write(`${step}\n`);
     if (report.steps.length === 0) process.stdout.write('network already up: nothing to change\n');
     for (const m of report.mirrors) process.stdout.write(`${m.name} mirror: ${m.url}\n`);
+    printImages(report.images);
     if (report.alreadyServing) process.stdout.write(`mirrors already serving (pid ${report.pid})\n`);
     else if (opts.detach) process.stdout.write(`mirrors serving in the background as ${report.user} (pid ${report.pid}); \`offline down\` stops them and removes the wiring\n`);
     else process.stdout.write(`mirrors starting as ${report.user} (pid ${report.pid}); Ctrl-C stops them (the wiring stays until \`offline down\`)\n`);
@@ -29,6 +31,14 @@ export async function runUp(opts: UpCliOptions): Promise<number> {
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   return EXIT.ok;
+}
+
+/** What `up` did with the base images: loaded (and what it kept aside), unchanged, and what it could not load. */
+function printImages(images: BaseImagesReport | undefined): void {
+  if (!images) return;
+  for (const { name, kept } of images.loaded) process.stdout.write(`base image ${name}: loaded from the mirror for ${images.platform}${kept ? ` (the daemon's own kept as ${kept} until offline down)` : ''}\n`);
+  if (images.unchanged.length > 0) process.stdout.write(`base images already loaded: ${images.unchanged.join(', ')}\n`);
+  for (const p of images.problems) process.stderr.write(`offline: warning: base image ${p.spec}: ${p.message}\n`);
 }
 
 /** `offline down`: stop the mirrors and remove exactly what `up` created. */

@@ -4,11 +4,19 @@
  * `pacman -S`, `pip install` and `npm install -g` in RUN lines. What cannot be known without
  * running the build (a variable with no default) is reported, not guessed.
  */
-export type DockerfileFindings = { images: string[]; pacman: string[]; pypi: string[]; npm: string[]; notes: string[] };
+export type DockerfileFindings = {
+  images: string[];
+  /** Each FROM that names an image, with its line: what a park build needs in the daemon. */
+  from: Array<{ image: string; line: number }>;
+  pacman: string[];
+  pypi: string[];
+  npm: string[];
+  notes: string[];
+};
 
-export function scanDockerfile(text: string, file: string): DockerfileFindings {
-  const found: DockerfileFindings = { images: [], pacman: [], pypi: [], npm: [], notes: [] };
-  const args = new Map<string, string>();
+export function scanDockerfile(text: string, file: string, buildArgs: Record<string, string> = {}): DockerfileFindings {
+  const found: DockerfileFindings = { images: [], from: [], pacman: [], pypi: [], npm: [], notes: [] };
+  const args = new Map<string, string>(Object.entries(buildArgs));
   const stages = new Set<string>();
   for (const [line, number] of logicalLines(text)) {
     const [instruction = '', ...rest] = line.trim().split(/\s+/);
@@ -25,7 +33,10 @@ export function scanDockerfile(text: string, file: string): DockerfileFindings {
       if (words[1]?.toUpperCase() === 'AS' && words[2]) stages.add(words[2].toLowerCase());
       if (!image || image === 'scratch' || earlierStage) continue;
       if (image.includes('$')) found.notes.push(`${file}:${number}: FROM ${words[0]} depends on a build argument with no default`);
-      else found.images.push(image);
+      else {
+        found.images.push(image);
+        found.from.push({ image, line: number });
+      }
     } else if (upper === 'RUN') {
       installs(rest.join(' '), found);
     }

@@ -1,4 +1,5 @@
 import { unwire } from '../net/apply.ts';
+import { restoreBaseImages } from '../park/base-images.ts';
 import { systemRunner, type Runner } from '../net/runner.ts';
 import { isAlive, isOurMirrors, readState } from '../net/state.ts';
 import type { Config } from './config.ts';
@@ -27,7 +28,13 @@ export async function down(options: { config: Config; run?: Runner; uid?: number
   } else if (pid && isAlive(pid)) {
     notes.push(`left pid ${pid} alone: it is not the offline serve process that up started`);
   }
+  const images = await restoreBaseImages(run);
   const steps = await unwire(run, options.config.data, planFor(options.config));
+  steps.unshift(
+    ...images.restored.map((n) => `put the daemon's own ${n} back`),
+    ...images.removed.map((n) => `removed the base image ${n} offline had loaded`),
+    ...images.problems.map((p) => `could not restore a base image: ${p}`),
+  );
   if (stopped) steps.unshift(`stopped the mirrors (pid ${stopped})`);
   steps.unshift(...notes);
   return { steps, stopped };

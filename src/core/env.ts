@@ -1,51 +1,51 @@
-import { stringify as toToml } from 'smol-toml';
+import { MIRRORS } from '../ecosystems/index.ts';
+import type { ClientAddress, ClientFile, EcosystemName, ImageFile } from '../ecosystems/types.ts';
 import type { Config } from './config.ts';
 
-/** One client configuration file `offline env` produces. */
-export type ClientFile = { name: string; description: string; content: string };
+export type { ClientFile } from '../ecosystems/types.ts';
 
-export type ClientEnv = { address: string; urls: Record<'npm' | 'pypi' | 'pacman' | 'docker', string>; files: ClientFile[]; exports: Record<string, string> };
+export type ClientEnv = { address: string; urls: Record<EcosystemName, string>; files: ClientFile[]; exports: Record<string, string> };
+
+/** What every base image handed to the daemon carries so RUN steps FROM it use the mirrors. */
+export type ImageSettings = { env: Record<string, string>; files: ImageFile[] };
+
+export function clientAddress(address: string): ClientAddress {
+  return { address, host: address.includes(':') ? `[${address}]` : address, loopback: address === 'localhost' || address.startsWith('127.') || address === '::1' };
+}
 
 /**
  * Client configuration pointing npm, pip, pacman, dockerd and BuildKit at the mirrors on
- * `address` (default: the mirror address). Pure: the caller prints or writes it.
+ * `address` (default: the mirror address), as each mirror describes its clients. Pure: the
+ * caller prints or writes it.
  */
 export function clientEnv(config: Config, address = config.listen): ClientEnv {
-  const host = address.includes(':') ? `[${address}]` : address;
-  const urls = {
-    npm: `http://${host}:${config.npm.port}/`,
-    pypi: `http://${host}:${config.pypi.port}/simple/`,
-    pacman: `http://${host}:${config.pacman.port}/$repo/os/$arch`,
-    docker: `${host}:${config.docker.port}`,
+  const at = clientAddress(address);
+  const described = MIRRORS.map((m) => [m.name, m.clients(config, at)] as const);
+  return {
+    address,
+    urls: Object.fromEntries(described.map(([name, c]) => [name, c.url])) as Record<EcosystemName, string>,
+    files: described.flatMap(([, c]) => c.files),
+    exports: Object.assign({}, ...described.map(([, c]) => c.exports)) as Record<string, string>,
   };
-  const loopback = address === 'localhost' || address.startsWith('127.');
-  const files: ClientFile[] = [
-    { name: '.npmrc', description: 'npm (project or ~/.npmrc; COPY into a Dockerfile before npm ci)', content: `registry=${urls.npm}\naudit=false\nfund=false\nupdate-notifier=false\n` },
-    {
-      name: 'pip.conf', description: 'pip (/etc/pip.conf or PIP_CONFIG_FILE); plain http needs trusted-host off loopback',
-      content: `[global]\nindex-url = ${urls.pypi}\n${loopback ? '' : `trusted-host = ${address}\n`}disable-pip-version-check = true\n`,
-    },
-    { name: 'mirrorlist', description: 'pacman (/etc/pacman.d/mirrorlist)', content: `# offline mirror\nServer = ${urls.pacman}\n` },
-    {
-      name: 'daemon.json', description: 'dockerd (/etc/docker/daemon.json; reload with SIGHUP): Docker Hub names through the mirror',
-      content: `${JSON.stringify({ 'registry-mirrors': [`http://${urls.docker}`], ...(loopback ? {} : { 'insecure-registries': [urls.docker] }) }, null, 2)}\n`,
-    },
-    {
-      name: 'buildkitd.toml', description: 'BuildKit (buildx docker-container builder: --config buildkitd.toml)',
-      content: toToml({ registry: { 'docker.io': { mirrors: [urls.docker] }, [urls.docker]: { http: true, insecure: true } } }),
-    },
-  ];
-  const exports: Record<string, string> = {
-    npm_config_registry: urls.npm,
-    PIP_INDEX_URL: urls.pypi,
-    ...(loopback ? {} : { PIP_TRUSTED_HOST: address }),
-    OFFLINE_PACMAN_SERVER: urls.pacman,
-    OFFLINE_DOCKER_REGISTRY: urls.docker,
-  };
-  return { address, urls, files, exports };
+}
+
+/** The environment and files a base image gets for the mirrors on `address`. */
+export function imageSettings(config: Config, address: string): ImageSettings {
+  const at = clientAddress(address);
+  const described = MIRRORS.map((m) => m.clients(config, at).image);
+  return { env: Object.assign({}, ...described.map((d) => d.env)) as Record<string, string>, files: described.flatMap((d) => d.files) };
 }
 
 /** `export NAME='value'` lines, quoted for sh. */
 export function shellExports(exports: Record<string, string>): string {
-  return Object.entries(exports).map(([k, v]) => `export ${k}='${v.replace(/'/g, `'"'"'`)}'`).join('\n') + '\n';
+  return Object.entries(exports).map(([k, v]) => `export ${k}='${quote(v)}'`).join('\n') + '\n';
+}
+
+/** `--build-arg NAME=value` words for a Dockerfile that declares the settings as ARGs (nothing persists in the image). */
+export function buildArgs(env: Record<string, string>): string {
+  return Object.entries(env).map(([k, v]) => `--build-arg '${quote(`${k}=${v}`)}'`).join(' ') + '\n';
+}
+
+function quote(v: string): string {
+  return v.replace(/'/g, `'"'"'`);
 }

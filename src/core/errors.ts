@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'OFFLINE_ERR_NETWORK'
   | 'OFFLINE_ERR_UNSAFE'
   | 'OFFLINE_ERR_TOO_LARGE'
-  | 'OFFLINE_ERR_TIMEOUT';
+  | 'OFFLINE_ERR_TIMEOUT'
+  | 'OFFLINE_ERR_MISSING';
 
 export class OfflineError extends Error {
   readonly code: ErrorCode;
@@ -88,6 +89,15 @@ export class LockedError extends OfflineError {
 export class ResolveError extends OfflineError {
   constructor(message: string) {
     super('OFFLINE_ERR_RESOLVE', message);
+  }
+}
+
+/** A park build needs what the mirrors do not have (a base image not in docker.images); nothing was built. */
+export class MissingError extends OfflineError {
+  readonly missing: string[];
+  constructor(what: string, missing: string[]) {
+    super('OFFLINE_ERR_MISSING', `${what} needs what the mirrors do not have; nothing was built:\n  ${missing.join('\n  ')}`);
+    this.missing = missing;
   }
 }
 

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIRRORS } from '../ecosystems/index.ts';
+import { installBaseImages, type BaseImagesReport } from '../park/base-images.ts';
 import { planCommands, wire } from '../net/apply.ts';
 import { networkPlan, validateNetwork, type NetworkPlan } from '../net/plan.ts';
 import { preflight } from '../net/preflight.ts';
@@ -30,6 +31,8 @@ export type UpReport = {
   commands?: string[][];
   steps: string[];
   mirrors: Array<{ name: string; url: string }>;
+  /** The base images put into the daemon (see park/base-images.ts). */
+  images?: BaseImagesReport;
   pid?: number;
   /** The user the mirrors serve as (never root). */
   user?: string;
@@ -62,11 +65,12 @@ export async function up(options: UpOptions): Promise<UpReport> {
   const problems = await trustProblems(config.data, statePath(config.data), user);
   if (problems.length > 0) throw new NetworkError(`not serving ${config.data} as ${user.name}:\n  ${problems.join('\n  ')}`);
   const steps = await wire(run, config.data, plan);
+  const images = await installBaseImages(config, run, address);
   const mirrors = MIRRORS.map((m) => ({ name: m.name, url: `http://${address}:${m.port(config)}/` }));
   const state = (await readState(config.data))!;
   if (await isOurMirrors(state.mirrors)) {
     await waitForPorts(address, plan.ports, options.readyTimeoutMs ?? 30_000);
-    return { dryRun: false, plan, steps, mirrors, pid: state.mirrors!.pid, user: user.name, alreadyServing: true };
+    return { dryRun: false, plan, steps, mirrors, images, pid: state.mirrors!.pid, user: user.name, alreadyServing: true };
   }
   const log = join(config.data, 'offline-up.log');
   const cli = options.cli ?? [process.execPath, process.argv[1]!];
@@ -78,7 +82,7 @@ export async function up(options: UpOptions): Promise<UpReport> {
   await writeState(config.data, state);
   if (!options.detach) {
     const cleared = exited.then(() => forgetMirrors(config.data, child.pid!));
-    return { dryRun: false, plan, steps, mirrors, pid: child.pid, user: user.name, foreground: { stop: () => child.kill('SIGTERM'), exited: cleared } };
+    return { dryRun: false, plan, steps, mirrors, images, pid: child.pid, user: user.name, foreground: { stop: () => child.kill('SIGTERM'), exited: cleared } };
   }
   child.unref();
   try {
@@ -88,7 +92,7 @@ export async function up(options: UpOptions): Promise<UpReport> {
     const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-5).join('\n');
     throw new NetworkError(`${(err as Error).message}; the mirrors' log (${log}) ends:\n${tail}`);
   }
-  return { dryRun: false, plan, steps, mirrors, pid: child.pid, user: user.name };
+  return { dryRun: false, plan, steps, mirrors, images, pid: child.pid, user: user.name };
 }
 
 /** After the foreground mirrors exit, the state no longer names their pid (it may be reused). */

@@ -72,6 +72,29 @@ export type CheckContext = SyncContext & { servedUrl: string };
 /** `checked`: items the inputs name; `missing`: those the mirror could not serve offline. */
 export type CheckResult = { checked: number; missing: Failure[] };
 
+/** One file `offline env --write` produces for a client on this machine or to COPY into an image. */
+export type ClientFile = { name: string; description: string; content: string };
+
+/** A file a base image gets so RUN steps FROM it use a mirror; only put in an image that has `when`. */
+export type ImageFile = { path: string; content: string; when: string };
+
+/**
+ * How clients reach one mirror served on an address: what `offline env` prints and writes, and
+ * what a base image handed to the daemon carries (environment and files), so that the RUN steps of
+ * an unmodified Dockerfile FROM it install from the mirror.
+ */
+export type MirrorClients = {
+  /** The URL (for Docker: the registry host) clients use. */
+  url: string;
+  /** Shell exports for clients on this machine. */
+  exports: Record<string, string>;
+  files: ClientFile[];
+  image: { env: Record<string, string>; files: ImageFile[] };
+};
+
+/** The address as a URL host (IPv6 in brackets), and whether it is loopback (plain http allowed everywhere). */
+export type ClientAddress = { address: string; host: string; loopback: boolean };
+
 /**
  * One ecosystem's mirror. The engine (plan, fetch, verify, commit, serve, status) talks to every
  * ecosystem through this interface only and never branches on a name.
@@ -87,6 +110,8 @@ export type Mirror = {
   /** Serve the mirrored content from disk only; never contacts an upstream. */
   serve(ctx: ServeContext): Promise<RunningMirror>;
   status(config: Config, dir: string): Promise<MirrorStatus>;
+  /** How clients reach this mirror on `at`: URLs, exports, files, what a base image carries. */
+  clients(config: Config, at: ClientAddress): MirrorClients;
   /**
    * Prove readiness: resolve every input against the mirror itself (serving from disk at
    * `servedUrl`), never the upstream, and list what it could not serve. Writes nothing.

@@ -56,7 +56,7 @@ function sha256File(path: string): Promise<string> {
 }
 
 /** Every file `ldd` says `binary` loads, the dynamic loader included, as the paths it names. */
-async function sharedLibraries(binary: string): Promise<string[]> {
+export async function sharedLibraries(binary: string): Promise<string[]> {
   const r = await run('ldd', [binary], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error(`ldd ${binary} exited ${r.code}: ${r.stderr.trim()}`);
   const paths: string[] = [];
@@ -114,7 +114,7 @@ async function imageInputs(): Promise<ImageInputs> {
   return { node, libs, npm, hash: hash.digest('hex') };
 }
 
-async function copyInto(root: string, from: string, to: string = from): Promise<void> {
+export async function copyInto(root: string, from: string, to: string = from): Promise<void> {
   await mkdir(join(root, dirname(to)), { recursive: true });
   await copyFile(from, join(root, to)); // follows symlinks: the image gets the real bytes
 }

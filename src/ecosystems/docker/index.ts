@@ -1,4 +1,5 @@
 import type { Mirror } from '../types.ts';
+import { dockerClients } from './clients.ts';
 import { checkDocker } from './check.ts';
 import { planDocker } from './plan.ts';
 import { serveDocker } from './serve.ts';
@@ -12,5 +13,6 @@ export const dockerMirror: Mirror = {
   plan: planDocker,
   serve: serveDocker,
   status: (_config, dir) => statusDocker(dir),
+  clients: dockerClients,
   check: (ctx) => checkDocker(ctx),
 };

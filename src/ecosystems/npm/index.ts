@@ -1,5 +1,6 @@
 import { checkByPlanning } from '../check-by-planning.ts';
 import type { Mirror } from '../types.ts';
+import { npmClients } from './clients.ts';
 import { planNpm } from './plan.ts';
 import { serveNpm } from './serve.ts';
 import { statusNpm } from './status.ts';
@@ -12,5 +13,6 @@ export const npmMirror: Mirror = {
   plan: planNpm,
   serve: serveNpm,
   status: (_config, dir) => statusNpm(dir),
+  clients: npmClients,
   check: (ctx) => checkByPlanning(npmMirror, ctx, { ...ctx.config, npm: { ...ctx.config.npm, upstream: ctx.servedUrl } }),
 };

@@ -1,5 +1,6 @@
 import { checkByPlanning } from '../check-by-planning.ts';
 import type { Mirror } from '../types.ts';
+import { pacmanClients } from './clients.ts';
 import { planPacman } from './plan.ts';
 import { servePacman } from './serve.ts';
 import { statusPacman } from './status.ts';
@@ -12,5 +13,6 @@ export const pacmanMirror: Mirror = {
   plan: planPacman,
   serve: servePacman,
   status: (_config, dir) => statusPacman(dir),
+  clients: pacmanClients,
   check: (ctx) => checkByPlanning(pacmanMirror, ctx, { ...ctx.config, pacman: { ...ctx.config.pacman, upstream: ctx.servedUrl } }),
 };

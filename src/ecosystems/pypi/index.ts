@@ -1,5 +1,6 @@
 import { checkByPlanning } from '../check-by-planning.ts';
 import type { Mirror } from '../types.ts';
+import { pypiClients } from './clients.ts';
 import { planPypi } from './plan.ts';
 import { servePypi } from './serve.ts';
 import { statusPypi } from './status.ts';
@@ -12,5 +13,6 @@ export const pypiMirror: Mirror = {
   plan: planPypi,
   serve: servePypi,
   status: (_config, dir) => statusPypi(dir),
+  clients: pypiClients,
   check: (ctx) => checkByPlanning(pypiMirror, ctx, { ...ctx.config, pypi: { ...ctx.config.pypi, upstream: ctx.servedUrl } }),
 };
