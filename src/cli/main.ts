@@ -148,13 +148,18 @@ Examples:
     .description('find Dockerfiles, compose files and lockfiles; propose what to mirror')
     .argument('[dirs...]', 'project directories (default: .)')
     .addOption(config()).addOption(json())
+    .option('--write', 'merge what the config lacks into it (comments and order kept; created if absent)')
     .addHelpText('after', `
 Reads FROM lines (with ARG defaults), pacman -S, pip install and npm install -g in RUN lines,
 compose image: keys, and package-lock.json, npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml,
-requirements*.txt, poetry.lock, uv.lock and Pipfile.lock. Prints YAML to merge into the config;
-changes nothing. Example:
-  offline scan ~/src/app ~/src/api`)
-    .action(async (dirs: string[], opts: { config: string; json?: boolean }) => {
+requirements*.txt, poetry.lock, uv.lock and Pipfile.lock. For each Dockerfile it says what a park
+build needs (base images, packages, the lockfiles beside it) and whether the config has it, then
+prints the keys the config lacks as YAML to merge; with --write it merges them itself.
+
+Examples:
+  offline scan ~/src/app ~/src/api
+  offline scan --write ~/src/shop && offline sync     # the whole before-travel routine`)
+    .action(async (dirs: string[], opts: { config: string; json?: boolean; write?: boolean }) => {
       try {
         process.exitCode = await runScan(dirs, opts);
       } catch (err) {

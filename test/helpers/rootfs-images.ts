@@ -18,7 +18,7 @@ export type RootfsSpec = {
   binaries?: string[];
   /** Host directories copied as they are (`tar --exclude` patterns). */
   trees?: Array<{ path: string; exclude?: string[] }>;
-  /** Files written into the image by path. */
+  /** Files written into the image by path (executable below a `bin/`). */
   files?: Record<string, string>;
   dirs?: string[];
   /** Symbolic links by path, to their targets. */
@@ -66,7 +66,7 @@ export async function importRootfs(tag: string, spec: RootfsSpec): Promise<void>
     const files = { 'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\n', 'etc/group': 'root:x:0:\n', ...spec.files };
     for (const [path, content] of Object.entries(files)) {
       await mkdir(join(root, dirname(path)), { recursive: true });
-      await writeFile(join(root, path), content);
+      await writeFile(join(root, path), content, { mode: /(^|\/)bin\//.test(path) ? 0o755 : 0o644 });
     }
     for (const [path, target] of Object.entries(spec.links ?? {})) {
       await mkdir(join(root, dirname(path)), { recursive: true });
@@ -89,6 +89,8 @@ export const PYTHON_ROOTFS: RootfsSpec = {
     { path: '/usr/lib/python3/dist-packages/pip', exclude: ['*/__pycache__'] },
   ],
   links: { 'usr/bin/python3': 'python3.11', 'usr/bin/python': 'python3.11' },
+  // Debian's /usr/bin/pip (files below a bin/ are written executable).
+  files: { 'usr/bin/pip': '#!/usr/bin/python3\nimport sys\nfrom pip._internal.cli.main import main\nsys.exit(main())\n' },
 };
 
 /** This machine's pacman with an Arch-like pacman.conf (core, extra from the mirrorlist) whose mirrorlist names `server`. */
