@@ -1,21 +1,23 @@
+import { MIRRORS } from '../ecosystems/index.ts';
+
 /**
  * What a Dockerfile pulls, read statically: base images from FROM lines (ARG defaults declared
- * before them substituted, later stages' names and `scratch` skipped), and packages installed by
- * `pacman -S`, `pip install` and `npm install -g` in RUN lines. What cannot be known without
- * running the build (a variable with no default) is reported, not guessed.
+ * before them substituted, later stages' names and `scratch` skipped), and the packages RUN lines
+ * install, as each mirror recognises its clients' commands (`pacman -S`, `pip install`,
+ * `npm install -g`). What cannot be known without running the build (a variable with no default)
+ * is reported, not guessed.
  */
 export type DockerfileFindings = {
   images: string[];
   /** Each FROM that names an image, with its line: what a park build needs in the daemon. */
   from: Array<{ image: string; line: number }>;
-  pacman: string[];
-  pypi: string[];
-  npm: string[];
+  /** Package specs by config key (`pacman.packages`, …), in the order the RUN lines name them. */
+  packages: Record<string, string[]>;
   notes: string[];
 };
 
 export function scanDockerfile(text: string, file: string, buildArgs: Record<string, string> = {}): DockerfileFindings {
-  const found: DockerfileFindings = { images: [], from: [], pacman: [], pypi: [], npm: [], notes: [] };
+  const found: DockerfileFindings = { images: [], from: [], packages: {}, notes: [] };
   const args = new Map<string, string>(Object.entries(buildArgs));
   const stages = new Set<string>();
   for (const [line, number] of logicalLines(text)) {
@@ -72,26 +74,13 @@ function unquote(value: string): string {
 
 const COMMAND_END = /&&|\|\||;|\|/;
 
+/** Each shell command of a RUN line, split into words, offered to every mirror that reads installs. */
 function installs(command: string, found: DockerfileFindings): void {
   for (const part of command.split(COMMAND_END)) {
     const words = part.trim().split(/\s+/).filter(Boolean);
-    const names = (from: number) => words.slice(from).filter((w) => !w.startsWith('-') && !w.includes('$') && !/[<>]/.test(w));
-    const at = (cmd: string) => words.findIndex((w, i) => w === cmd || (w.endsWith(`/${cmd}`) && i >= 0));
-    const pacman = at('pacman');
-    if (pacman >= 0 && words.slice(pacman + 1).some((w) => /^-S/.test(w) || w === '--sync')) found.pacman.push(...names(pacman + 1));
-    const pip = words.findIndex((w) => /^pip3?$/.test(w) || w.endsWith('/pip') || w.endsWith('/pip3'));
-    const pipModule = words.findIndex((w, i) => w === '-m' && words[i + 1] === 'pip');
-    const pipAt = pip >= 0 ? pip : pipModule >= 0 ? pipModule + 1 : -1;
-    if (pipAt >= 0 && words[pipAt + 1] === 'install') {
-      const args = words.slice(pipAt + 2);
-      for (let i = 0; i < args.length; i++) {
-        if (/^-(r|c|e|i|f)$|^--(requirement|constraint|editable|index-url|extra-index-url|find-links|target|prefix|root)$/.test(args[i]!)) i++;
-        else if (!args[i]!.startsWith('-') && !args[i]!.includes('/') && !args[i]!.includes('$') && args[i] !== '.') found.pypi.push(unquote(args[i]!));
-      }
-    }
-    const npm = at('npm');
-    if (npm >= 0 && /^(install|i|add)$/.test(words[npm + 1] ?? '') && words.some((w) => w === '-g' || w === '--global')) {
-      found.npm.push(...names(npm + 2).map(unquote));
+    for (const { packages } of MIRRORS.map((m) => m.inputs)) {
+      const specs = packages.installs?.(words) ?? [];
+      if (specs.length > 0) (found.packages[packages.key] ??= []).push(...specs);
     }
   }
 }

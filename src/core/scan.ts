@@ -2,19 +2,19 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { Document, isSeq, parse as parseYaml, parseDocument } from 'yaml';
 import { writeFileAtomic } from '../engine/atomic.ts';
-import { familiarName } from '../ecosystems/docker/daemon-image.ts';
-import { parseReference } from '../ecosystems/docker/reference.ts';
+import { MIRRORS } from '../ecosystems/index.ts';
 import type { Config } from './config.ts';
 import { scanDockerfile } from './dockerfile.ts';
 
 export type Proposal = { npm: { lockfiles: string[]; packages: string[] }; pypi: { requirements: string[]; packages: string[] }; pacman: { packages: string[] }; docker: { images: string[] } };
 
 /** A config key a park build of a Dockerfile needs an entry in, and whether the config has it. */
-export type Need = { key: `${keyof Proposal}.${string}`; value: string; configured: boolean };
+export type Need = { key: string; value: string; configured: boolean };
 
 /** What `offline scan` found, the config keys it proposes, and what of that the config lacks. */
 export type ScanReport = {
-  files: Array<{ file: string; kind: 'dockerfile' | 'compose' | 'npm-lockfile' | 'pypi-input' }>;
+  /** kind: `dockerfile`, `compose`, or a mirror's input kind (`npm-lockfile`, `pypi-input`). */
+  files: Array<{ file: string; kind: string }>;
   /** Per Dockerfile: its base images, the packages its RUN lines name, the lockfiles beside it. */
   dockerfiles: Array<{ file: string; needs: Need[] }>;
   proposal: Proposal;
@@ -24,16 +24,27 @@ export type ScanReport = {
 };
 
 const SKIP = new Set(['node_modules', '.git', 'mirrors', 'dist', '.venv', 'venv', '__pycache__', '.tox', 'vendor', '.node', '.yarn']);
-const NPM_LOCKFILES = new Set(['package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml']);
-const PYPI_LOCKFILES = new Set(['poetry.lock', 'uv.lock', 'Pipfile.lock']);
 const COMPOSE = new Set(['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml']);
+const INPUT_FILES = MIRRORS.flatMap((m) => (m.inputs.files ? [m.inputs.files] : []));
+const PACKAGES = new Map(MIRRORS.map((m) => [m.inputs.packages.key, m.inputs.packages]));
+const IMAGES = 'docker.images';
 
-function kindOf(name: string): ScanReport['files'][number]['kind'] | undefined {
-  if (name === 'Dockerfile' || name === 'Containerfile' || name.endsWith('.Dockerfile') || name.startsWith('Dockerfile.')) return 'dockerfile';
-  if (COMPOSE.has(name)) return 'compose';
-  if (NPM_LOCKFILES.has(name)) return 'npm-lockfile';
-  if (PYPI_LOCKFILES.has(name) || /^requirements.*\.txt$/.test(name)) return 'pypi-input';
-  return undefined;
+/** The file's kind and, for a mirror's input file, the config key that lists it. */
+function kindOf(name: string): { kind: string; key?: string } | undefined {
+  if (name === 'Dockerfile' || name === 'Containerfile' || name.endsWith('.Dockerfile') || name.startsWith('Dockerfile.')) return { kind: 'dockerfile' };
+  if (COMPOSE.has(name)) return { kind: 'compose' };
+  const input = INPUT_FILES.find((f) => f.matches(name));
+  return input && { kind: input.kind, key: input.key };
+}
+
+function emptyProposal(): Proposal {
+  return { npm: { lockfiles: [], packages: [] }, pypi: { requirements: [], packages: [] }, pacman: { packages: [] }, docker: { images: [] } };
+}
+
+/** The proposal's list for a config key such as `pypi.requirements`. */
+function listAt(proposal: Proposal, key: string): string[] {
+  const [section, field] = key.split('.') as [string, string];
+  return (proposal as Record<string, Record<string, string[]>>)[section]![field]!;
 }
 
 /**
@@ -42,77 +53,59 @@ function kindOf(name: string): ScanReport['files'][number]['kind'] | undefined {
  * paths are. Reads files only; changes nothing.
  */
 export async function scan(dirs: string[], base: string, config?: Config): Promise<ScanReport> {
-  const empty = (): Proposal => ({ npm: { lockfiles: [], packages: [] }, pypi: { requirements: [], packages: [] }, pacman: { packages: [] }, docker: { images: [] } });
-  const report: ScanReport = { files: [], dockerfiles: [], notes: [], proposal: empty(), missing: empty() };
+  const report: ScanReport = { files: [], dockerfiles: [], notes: [], proposal: emptyProposal(), missing: emptyProposal() };
   const has = configured(config, base);
   const files: string[] = [];
   for (const dir of dirs) await walk(dir, files, 0);
   for (const file of [...new Set(files)].sort()) {
-    const kind = kindOf(basename(file))!;
+    const { kind, key } = kindOf(basename(file))!;
     const rel = relative(base, file) || basename(file);
     report.files.push({ file: rel, kind });
-    if (kind === 'npm-lockfile') report.proposal.npm.lockfiles.push(rel);
-    else if (kind === 'pypi-input') report.proposal.pypi.requirements.push(rel);
+    if (key) listAt(report.proposal, key).push(rel);
     else if (kind === 'dockerfile') {
       const found = scanDockerfile(await readFile(file, 'utf8'), rel);
-      const beside = files.filter((f) => dirname(f) === dirname(file)).map((f) => [kindOf(basename(f)), relative(base, f)] as const);
-      const needs: Array<[Need['key'], string]> = [
-        ...found.images.map((v) => ['docker.images', v] as [Need['key'], string]),
-        ...found.npm.map((v) => ['npm.packages', v] as [Need['key'], string]),
-        ...found.pypi.map((v) => ['pypi.packages', v] as [Need['key'], string]),
-        ...found.pacman.map((v) => ['pacman.packages', v] as [Need['key'], string]),
-        ...beside.flatMap(([k, v]) => (k === 'npm-lockfile' ? [['npm.lockfiles', v]] : k === 'pypi-input' ? [['pypi.requirements', v]] : []) as Array<[Need['key'], string]>),
+      const beside = files.filter((f) => dirname(f) === dirname(file)).flatMap((f) => {
+        const inputKey = kindOf(basename(f))?.key;
+        return inputKey ? [[inputKey, relative(base, f)] as const] : [];
+      });
+      const needs: Array<readonly [string, string]> = [
+        ...found.images.map((v) => [IMAGES, v] as const),
+        ...Object.entries(found.packages).flatMap(([k, values]) => values.map((v) => [k, v] as const)),
+        ...beside,
       ];
-      report.dockerfiles.push({ file: rel, needs: [...new Map(needs.map(([key, value]) => [`${key}\0${value}`, { key, value, configured: has(key, value) }])).values()] });
-      report.proposal.docker.images.push(...found.images);
-      report.proposal.pacman.packages.push(...found.pacman);
-      report.proposal.pypi.packages.push(...found.pypi);
-      report.proposal.npm.packages.push(...found.npm);
+      report.dockerfiles.push({ file: rel, needs: [...new Map(needs.map(([k, value]) => [`${k}\0${value}`, { key: k, value, configured: has(k, value) }])).values()] });
+      listAt(report.proposal, IMAGES).push(...found.images);
+      for (const [k, values] of Object.entries(found.packages)) listAt(report.proposal, k).push(...values);
       report.notes.push(...found.notes);
     } else {
-      report.proposal.docker.images.push(...composeImages(await readFile(file, 'utf8'), rel, report.notes));
+      listAt(report.proposal, IMAGES).push(...composeImages(await readFile(file, 'utf8'), rel, report.notes));
     }
   }
-  const p = report.proposal;
-  for (const list of [p.npm.packages, p.pypi.packages, p.pacman.packages, p.docker.images]) list.splice(0, list.length, ...[...new Set(list)].sort());
-  for (const [section, keys] of Object.entries(p) as Array<[keyof Proposal, Record<string, string[]>]>) {
-    for (const [key, values] of Object.entries(keys)) {
-      (report.missing[section] as Record<string, string[]>)[key] = values.filter((v) => !has(`${section}.${key}`, v));
+  for (const k of PACKAGES.keys()) {
+    const list = listAt(report.proposal, k);
+    list.splice(0, list.length, ...[...new Set(list)].sort());
+  }
+  for (const [section, keys] of Object.entries(report.proposal)) {
+    for (const [field, values] of Object.entries(keys as Record<string, string[]>)) {
+      listAt(report.missing, `${section}.${field}`).push(...values.filter((v) => !has(`${section}.${field}`, v)));
     }
   }
   return report;
 }
 
-/** The name a spec is about, as the config would list it: `lodash@^4` → lodash, `core/git>=2` → git. */
-function specName(key: string, value: string): string {
-  if (key === 'docker.images') {
-    try {
-      return familiarName(parseReference(value));
-    } catch {
-      return value;
-    }
-  }
-  if (key === 'npm.packages') return value.startsWith('@') ? `@${value.slice(1).split('@')[0]}` : value.split('@')[0]!;
-  if (key === 'pypi.packages') return (/^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(value)?.[0] ?? value).replace(/[-_.]+/g, '-').toLowerCase();
-  if (key === 'pacman.packages') return value.replace(/^[^/]*\//, '').split(/[<>=]/)[0]!;
-  return value;
-}
-
-/** Whether the config already has an entry for `value` under `key` (by name; files by absolute path). */
+/** Whether the config already has an entry for `value` under `key`: files by absolute path, packages by the name the mirror says a spec is about. */
 function configured(config: Config | undefined, base: string): (key: string, value: string) => boolean {
   if (!config) return () => false;
-  const lists: Record<string, string[]> = {
-    'npm.lockfiles': config.npm.lockfiles.map((f) => resolve(base, f)),
-    'pypi.requirements': config.pypi.requirements.map((f) => resolve(base, f)),
-    'npm.packages': config.npm.packages.map((v) => specName('npm.packages', v)),
-    'pypi.packages': config.pypi.packages.map((v) => specName('pypi.packages', v)),
-    'pacman.packages': config.pacman.packages.map((v) => specName('pacman.packages', v)),
-    'docker.images': config.docker.images.map((v) => specName('docker.images', v)),
+  const listed = (key: string): string[] => {
+    const [section, field] = key.split('.') as [string, string];
+    return ((config as unknown as Record<string, Record<string, unknown>>)[section]?.[field] as string[] | undefined) ?? [];
   };
-  return (key, value) => {
-    const wanted = key.endsWith('lockfiles') || key.endsWith('requirements') ? resolve(base, value) : specName(key, value);
-    return lists[key]?.includes(wanted) ?? false;
-  };
+  const wanted = new Map<string, (value: string) => string>([
+    ...INPUT_FILES.map((f) => [f.key, (value: string) => resolve(base, value)] as const),
+    ...[...PACKAGES].map(([k, p]) => [k, p.name] as const),
+  ]);
+  const lists = new Map([...wanted].map(([k, as]) => [k, new Set(listed(k).map(as))]));
+  return (key, value) => lists.get(key)?.has(wanted.get(key)!(value)) ?? false;
 }
 
 /**

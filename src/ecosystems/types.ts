@@ -96,6 +96,17 @@ export type MirrorClients = {
 export type ClientAddress = { address: string; host: string; loopback: boolean };
 
 /**
+ * What `offline scan` (and a park build's checks) read from a project for one mirror: the input
+ * files the config lists, and the packages a Dockerfile's RUN lines install. Keys are config paths.
+ */
+export type MirrorInputs = {
+  /** Lockfiles or requirements: the config key, the kind `scan` reports, which file names are ones. */
+  files?: { key: string; kind: string; matches(name: string): boolean };
+  /** Package specs: the config key, what one RUN command (split into words) installs, the name a spec is about. */
+  packages: { key: string; installs?(words: string[]): string[]; name(spec: string): string };
+};
+
+/**
  * One ecosystem's mirror. The engine (plan, fetch, verify, commit, serve, status) talks to every
  * ecosystem through this interface only and never branches on a name.
  */
@@ -110,6 +121,8 @@ export type Mirror = {
   /** Serve the mirrored content from disk only; never contacts an upstream. */
   serve(ctx: ServeContext): Promise<RunningMirror>;
   status(config: Config, dir: string): Promise<MirrorStatus>;
+  /** What a project's files and Dockerfiles ask of this mirror. */
+  readonly inputs: MirrorInputs;
   /** How clients reach this mirror on `at`: URLs, exports, files, what a base image carries. */
   clients(config: Config, at: ClientAddress): MirrorClients;
   /**

@@ -29,7 +29,7 @@ test('RUN lines: pacman -S, pip install and npm install -g, across continuations
     '# RUN pacman -S commented-out',
   ].join('\n'), 'Dockerfile');
   assert.deepEqual(found.images, ['archlinux:latest']);
-  assert.deepEqual(found.pacman, ['base-devel', 'nodejs', 'python']);
-  assert.deepEqual(found.pypi, ['requests[socks]>=2.31', 'flask', 'uvicorn']);
-  assert.deepEqual(found.npm, ['typescript@5'], 'only global installs: a project install comes from its lockfile');
+  assert.deepEqual(found.packages['pacman.packages'], ['base-devel', 'nodejs', 'python']);
+  assert.deepEqual(found.packages['pypi.packages'], ['requests[socks]>=2.31', 'flask', 'uvicorn']);
+  assert.deepEqual(found.packages['npm.packages'], ['typescript@5'], 'only global installs: a project install comes from its lockfile');
 });

@@ -1,5 +1,6 @@
 import type { Mirror } from '../types.ts';
 import { dockerClients } from './clients.ts';
+import { dockerInputs } from './scan.ts';
 import { checkDocker } from './check.ts';
 import { planDocker } from './plan.ts';
 import { serveDocker } from './serve.ts';
@@ -13,6 +14,7 @@ export const dockerMirror: Mirror = {
   plan: planDocker,
   serve: serveDocker,
   status: (_config, dir) => statusDocker(dir),
+  inputs: dockerInputs,
   clients: dockerClients,
   check: (ctx) => checkDocker(ctx),
 };

@@ -1,6 +1,7 @@
 import { checkByPlanning } from '../check-by-planning.ts';
 import type { Mirror } from '../types.ts';
 import { npmClients } from './clients.ts';
+import { npmInputs } from './scan.ts';
 import { planNpm } from './plan.ts';
 import { serveNpm } from './serve.ts';
 import { statusNpm } from './status.ts';
@@ -13,6 +14,7 @@ export const npmMirror: Mirror = {
   plan: planNpm,
   serve: serveNpm,
   status: (_config, dir) => statusNpm(dir),
+  inputs: npmInputs,
   clients: npmClients,
   check: (ctx) => checkByPlanning(npmMirror, ctx, { ...ctx.config, npm: { ...ctx.config.npm, upstream: ctx.servedUrl } }),
 };

@@ -1,6 +1,7 @@
 import { checkByPlanning } from '../check-by-planning.ts';
 import type { Mirror } from '../types.ts';
 import { pacmanClients } from './clients.ts';
+import { pacmanInputs } from './scan.ts';
 import { planPacman } from './plan.ts';
 import { servePacman } from './serve.ts';
 import { statusPacman } from './status.ts';
@@ -13,6 +14,7 @@ export const pacmanMirror: Mirror = {
   plan: planPacman,
   serve: servePacman,
   status: (_config, dir) => statusPacman(dir),
+  inputs: pacmanInputs,
   clients: pacmanClients,
   check: (ctx) => checkByPlanning(pacmanMirror, ctx, { ...ctx.config, pacman: { ...ctx.config.pacman, upstream: ctx.servedUrl } }),
 };

@@ -1,6 +1,7 @@
 import { checkByPlanning } from '../check-by-planning.ts';
 import type { Mirror } from '../types.ts';
 import { pypiClients } from './clients.ts';
+import { pypiInputs } from './scan.ts';
 import { planPypi } from './plan.ts';
 import { servePypi } from './serve.ts';
 import { statusPypi } from './status.ts';
@@ -13,6 +14,7 @@ export const pypiMirror: Mirror = {
   plan: planPypi,
   serve: servePypi,
   status: (_config, dir) => statusPypi(dir),
+  inputs: pypiInputs,
   clients: pypiClients,
   check: (ctx) => checkByPlanning(pypiMirror, ctx, { ...ctx.config, pypi: { ...ctx.config.pypi, upstream: ctx.servedUrl } }),
 };
