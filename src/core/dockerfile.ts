@@ -11,13 +11,13 @@ export type DockerfileFindings = {
   images: string[];
   /** Each FROM that names an image, with its line: what a park build needs in the daemon. */
   from: Array<{ image: string; line: number }>;
-  /** Package specs by config key (`pacman.packages`, …), in the order the RUN lines name them. */
-  packages: Record<string, string[]>;
+  /** Package specs with their config key (`pacman.packages`, …) and RUN line, in order. */
+  packages: Array<{ key: string; spec: string; line: number }>;
   notes: string[];
 };
 
 export function scanDockerfile(text: string, file: string, buildArgs: Record<string, string> = {}): DockerfileFindings {
-  const found: DockerfileFindings = { images: [], from: [], packages: {}, notes: [] };
+  const found: DockerfileFindings = { images: [], from: [], packages: [], notes: [] };
   const args = new Map<string, string>(Object.entries(buildArgs));
   const stages = new Set<string>();
   for (const [line, number] of logicalLines(text)) {
@@ -40,7 +40,7 @@ export function scanDockerfile(text: string, file: string, buildArgs: Record<str
         found.from.push({ image, line: number });
       }
     } else if (upper === 'RUN') {
-      installs(rest.join(' '), found);
+      installs(rest.join(' '), number, found);
     }
   }
   return found;
@@ -75,12 +75,11 @@ function unquote(value: string): string {
 const COMMAND_END = /&&|\|\||;|\|/;
 
 /** Each shell command of a RUN line, split into words, offered to every mirror that reads installs. */
-function installs(command: string, found: DockerfileFindings): void {
+function installs(command: string, line: number, found: DockerfileFindings): void {
   for (const part of command.split(COMMAND_END)) {
     const words = part.trim().split(/\s+/).filter(Boolean);
     for (const { packages } of MIRRORS.map((m) => m.inputs)) {
-      const specs = packages.installs?.(words) ?? [];
-      if (specs.length > 0) (found.packages[packages.key] ??= []).push(...specs);
+      for (const spec of packages.installs?.(words) ?? []) found.packages.push({ key: packages.key, spec, line });
     }
   }
 }

@@ -70,12 +70,12 @@ export async function scan(dirs: string[], base: string, config?: Config): Promi
       });
       const needs: Array<readonly [string, string]> = [
         ...found.images.map((v) => [IMAGES, v] as const),
-        ...Object.entries(found.packages).flatMap(([k, values]) => values.map((v) => [k, v] as const)),
+        ...found.packages.map((p) => [p.key, p.spec] as const),
         ...beside,
       ];
       report.dockerfiles.push({ file: rel, needs: [...new Map(needs.map(([k, value]) => [`${k}\0${value}`, { key: k, value, configured: has(k, value) }])).values()] });
       listAt(report.proposal, IMAGES).push(...found.images);
-      for (const [k, values] of Object.entries(found.packages)) listAt(report.proposal, k).push(...values);
+      for (const p of found.packages) listAt(report.proposal, p.key).push(p.spec);
       report.notes.push(...found.notes);
     } else {
       listAt(report.proposal, IMAGES).push(...composeImages(await readFile(file, 'utf8'), rel, report.notes));

@@ -103,7 +103,13 @@ export type MirrorInputs = {
   /** Lockfiles or requirements: the config key, the kind `scan` reports, which file names are ones. */
   files?: { key: string; kind: string; matches(name: string): boolean };
   /** Package specs: the config key, what one RUN command (split into words) installs, the name a spec is about. */
-  packages: { key: string; installs?(words: string[]): string[]; name(spec: string): string };
+  packages: {
+    key: string;
+    installs?(words: string[]): string[];
+    name(spec: string): string;
+    /** Of `specs`, those the published mirror in `dir` cannot satisfy, each with why. Reads disk only. */
+    unserved?(dir: string, specs: string[]): Promise<Array<{ spec: string; message: string }>>;
+  };
 };
 
 /**

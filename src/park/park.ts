@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
-import { scanDockerfile } from '../core/dockerfile.ts';
+import { scanDockerfile, type DockerfileFindings } from '../core/dockerfile.ts';
 import { InputError, MissingError, NetworkError } from '../core/errors.ts';
 import { answers } from '../core/listen.ts';
 import { familiarName } from '../ecosystems/docker/daemon-image.ts';
+import { MIRRORS } from '../ecosystems/index.ts';
 import { parseReference } from '../ecosystems/docker/reference.ts';
 import { must, systemRunner, type Runner } from '../net/runner.ts';
 import { readState } from '../net/state.ts';
@@ -37,8 +38,9 @@ export type BuildInput = { dockerfile: string; what: string; args?: Record<strin
 
 /**
  * Every FROM image the builds need must be in the daemon as offline loaded it: listed in
- * `docker.images`, mirrored, and loaded for this platform. Throws an InputError naming each
- * Dockerfile line and the key to add, before anything is built.
+ * `docker.images`, mirrored, and loaded for this platform; every package a RUN line names
+ * (`pip install flask`, `pacman -S git`, `npm install -g tsx`) must be in its published mirror.
+ * Throws a MissingError naming each Dockerfile line and the key to add, before anything is built.
  */
 export async function checkBuildInputs(config: Config, park: Park, inputs: BuildInput[]): Promise<void> {
   const configured = new Map(config.docker.images.flatMap((spec) => {
@@ -72,8 +74,25 @@ export async function checkBuildInputs(config: Config, park: Park, inputs: Build
       else if (failed.has(spec)) problems.push(`${input.dockerfile}:${line}: FROM ${image}: ${failed.get(spec)}`);
     }
     for (const note of found.notes) problems.push(`${note}: offline cannot tell which image to load`);
+    problems.push(...(await unservedPackages(config, input.dockerfile, found.packages)));
   }
   if (problems.length > 0) throw new MissingError(inputs.map((i) => i.what).join(', '), problems);
+}
+
+/** The RUN-line packages no published mirror can satisfy, as `file:line` problems naming the key to add. */
+async function unservedPackages(config: Config, dockerfile: string, packages: DockerfileFindings['packages']): Promise<string[]> {
+  const problems: string[] = [];
+  for (const mirror of MIRRORS) {
+    const { key, name, unserved } = mirror.inputs.packages;
+    const named = packages.filter((p) => p.key === key);
+    if (named.length === 0 || !unserved) continue;
+    const missing = new Map((await unserved(join(config.data, mirror.name), [...new Set(named.map((p) => p.spec))])).map((u) => [u.spec, u.message]));
+    for (const { spec, line } of named) {
+      const message = missing.get(spec);
+      if (message) problems.push(`${dockerfile}:${line}: RUN installs ${spec}, but ${message}: add "${name(spec)}" to ${key} in ${config.file}, then run \`offline sync\` online`);
+    }
+  }
+  return problems;
 }
 
 /** `docker build` options that take a value (so the context is found among the positionals). */

@@ -115,6 +115,9 @@ console.log('web: ' + deps.length + ' dependencies installed');
   await write('tools/Dockerfile', ['FROM archlinux:latest', 'RUN pacman -Sy --noconfirm app', 'CMD ["cat", "/usr/share/app/README"]', ''].join('\n'));
   await write('probe/probe.js', probeScript(urls));
   await write('probe/Dockerfile', ['FROM node:22', 'COPY probe.js /probe.js', 'RUN node /probe.js > /built-probe.json', 'CMD ["node", "/probe.js"]', ''].join('\n'));
+  await write('bad-packages/Dockerfile', [
+    'FROM python:3.11', 'RUN pip install --no-cache-dir ParkDep flask && pacman -S --noconfirm app ghost', 'RUN npm install -g left-pad@1', '',
+  ].join('\n'));
   await write('bad/Dockerfile', ['FROM node:22 AS deps', 'FROM ruby:3.3', 'COPY --from=deps /usr/local/bin/node /node', ''].join('\n'));
 }
 
@@ -256,7 +259,7 @@ test('a RUN step and a running service reach a mirror port and nothing else', as
   }
 });
 
-test('offline build -- builds one image like docker build; a FROM that is not mirrored stops it first, naming the line and the key', async (t) => {
+test('offline build -- builds one image like docker build; a FROM image or a RUN package that is not mirrored stops it first, naming the line and the key', async (t) => {
   if (missing) return t.skip(missing);
   const built = await offline(['build', '-c', config, '--', '-t', 'park-tools:dev', './tools'], { cwd: shop, timeoutMs: 300_000 });
   assert.equal(built.code, 0, built.stdout + built.stderr);
@@ -266,6 +269,14 @@ test('offline build -- builds one image like docker build; a FROM that is not mi
   assert.equal(refused.code, 1, refused.stdout + refused.stderr);
   assert.match(refused.stderr, /bad\/Dockerfile:2: FROM ruby:3\.3 is not mirrored: add "ruby:3\.3" to docker\.images/);
   assert.doesNotMatch(refused.stderr, /Dockerfile:1/, 'node:22 is mirrored');
+  assert.equal(await imageId('park-bad'), undefined);
+
+  const unserved = await offline(['build', '-c', config, '--', '-t', 'park-bad', './bad-packages'], { cwd: shop, timeoutMs: 60_000 });
+  assert.equal(unserved.code, 1, unserved.stdout + unserved.stderr);
+  assert.match(unserved.stderr, /bad-packages\/Dockerfile:2: RUN installs flask, but flask is not in the PyPI mirror: add "flask" to pypi\.packages/);
+  assert.match(unserved.stderr, /bad-packages\/Dockerfile:2: RUN installs ghost, but the pacman mirror cannot install it \(target not found in [^)]+\): add "ghost" to pacman\.packages/);
+  assert.match(unserved.stderr, /bad-packages\/Dockerfile:3: RUN installs left-pad@1, but left-pad is not in the npm mirror: add "left-pad" to npm\.packages/);
+  assert.doesNotMatch(unserved.stderr, /installs (ParkDep|app)\b/, 'mirrored packages pass');
   assert.equal(await imageId('park-bad'), undefined);
 });
 

@@ -29,7 +29,8 @@ test('RUN lines: pacman -S, pip install and npm install -g, across continuations
     '# RUN pacman -S commented-out',
   ].join('\n'), 'Dockerfile');
   assert.deepEqual(found.images, ['archlinux:latest']);
-  assert.deepEqual(found.packages['pacman.packages'], ['base-devel', 'nodejs', 'python']);
-  assert.deepEqual(found.packages['pypi.packages'], ['requests[socks]>=2.31', 'flask', 'uvicorn']);
-  assert.deepEqual(found.packages['npm.packages'], ['typescript@5'], 'only global installs: a project install comes from its lockfile');
+  assert.deepEqual(found.packages.filter((p) => p.key === 'pacman.packages').map((p) => p.spec), ['base-devel', 'nodejs', 'python']);
+  assert.deepEqual(found.packages.filter((p) => p.key === 'pypi.packages').map((p) => p.spec), ['requests[socks]>=2.31', 'flask', 'uvicorn']);
+  assert.deepEqual(found.packages.filter((p) => p.key === 'npm.packages').map((p) => p.spec), ['typescript@5'], 'only global installs: a project install comes from its lockfile');
+  assert.deepEqual(found.packages.map((p) => p.line), [2, 2, 2, 5, 5, 5, 6], 'each spec carries the first line of its RUN instruction');
 });

@@ -1,4 +1,6 @@
 import type { MirrorInputs } from '../types.ts';
+import { normalizeName } from './names.ts';
+import { listProjects } from './storage.ts';
 
 const LOCKFILES = new Set(['poetry.lock', 'uv.lock', 'Pipfile.lock']);
 /** pip options whose value is the next word (so it is not a requirement). */
@@ -9,8 +11,7 @@ export const pypiInputs: MirrorInputs = {
   files: { key: 'pypi.requirements', kind: 'pypi-input', matches: (name) => LOCKFILES.has(name) || /^requirements.*\.txt$/.test(name) },
   packages: {
     key: 'pypi.packages',
-    // PEP 503 normalised: `Requests[socks]>=2` → requests.
-    name: (spec) => (/^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(spec)?.[0] ?? spec).replace(/[-_.]+/g, '-').toLowerCase(),
+    name: projectName,
     installs(words) {
       const pip = words.findIndex((w) => /^pip3?$/.test(w) || w.endsWith('/pip') || w.endsWith('/pip3'));
       const module = words.findIndex((w, i) => w === '-m' && words[i + 1] === 'pip');
@@ -25,5 +26,14 @@ export const pypiInputs: MirrorInputs = {
       }
       return found;
     },
+    async unserved(dir, specs) {
+      const projects = new Set(await listProjects(dir));
+      return specs.filter((spec) => !projects.has(projectName(spec))).map((spec) => ({ spec, message: `${projectName(spec)} is not in the PyPI mirror` }));
+    },
   },
 };
+
+/** PEP 503 normalised: `Requests[socks]>=2` → requests. */
+function projectName(spec: string): string {
+  return normalizeName(/^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(spec)?.[0] ?? spec);
+}
