@@ -6,7 +6,8 @@ import { MIRRORS } from '../ecosystems/index.ts';
 import type { Config } from './config.ts';
 import { scanDockerfile } from './dockerfile.ts';
 
-export type Proposal = { npm: { lockfiles: string[]; packages: string[] }; pypi: { requirements: string[]; packages: string[] }; pacman: { packages: string[] }; docker: { images: string[] } };
+/** Config lists by section and key, as offline.yaml has them: `{ npm: { lockfiles: […], packages: […] }, … }`. */
+export type Proposal = Record<string, Record<string, string[]>>;
 
 /** A config key a park build of a Dockerfile needs an entry in, and whether the config has it. */
 export type Need = { key: string; value: string; configured: boolean };
@@ -37,14 +38,22 @@ function kindOf(name: string): { kind: string; key?: string } | undefined {
   return input && { kind: input.kind, key: input.key };
 }
 
+/** An empty list for every key a mirror reads from a project, in the mirrors' order. */
 function emptyProposal(): Proposal {
-  return { npm: { lockfiles: [], packages: [] }, pypi: { requirements: [], packages: [] }, pacman: { packages: [] }, docker: { images: [] } };
+  const proposal: Proposal = {};
+  for (const { files, packages } of MIRRORS.map((m) => m.inputs)) {
+    for (const key of [files?.key, packages.key]) {
+      const [section, field] = key?.split('.') ?? [];
+      if (section && field) (proposal[section] ??= {})[field] = [];
+    }
+  }
+  return proposal;
 }
 
 /** The proposal's list for a config key such as `pypi.requirements`. */
 function listAt(proposal: Proposal, key: string): string[] {
   const [section, field] = key.split('.') as [string, string];
-  return (proposal as Record<string, Record<string, string[]>>)[section]![field]!;
+  return proposal[section]![field]!;
 }
 
 /**

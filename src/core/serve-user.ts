@@ -7,6 +7,7 @@
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from './config.ts';
+import { MIRRORS } from '../ecosystems/index.ts';
 import { ServeError } from './errors.ts';
 
 export type ServeUser = { name: string; uid: number; gid: number };
@@ -84,7 +85,7 @@ export async function trustProblems(data: string, stateFile: string, user: Serve
   }
   const top = await stat(data).catch(() => undefined);
   if (top && !canRead(top, user)) problems.push(`${user.name} cannot read ${data}: chmod -R a+rX ${data}, or set user: to its owner`);
-  for (const sub of ['npm', 'pypi', 'pacman', 'docker']) {
+  for (const sub of MIRRORS.map((m) => m.name)) {
     const info = await stat(join(data, sub)).catch(() => undefined);
     if (info && !canRead(info, user)) problems.push(`${user.name} cannot read ${join(data, sub)}: chmod -R a+rX ${data}, or set user: to its owner`);
   }
