@@ -124,10 +124,20 @@ Examples:
   program.command('check')
     .description('prove readiness before travel: every lockfile entry, requirement, package and image is servable from the mirrors alone')
     .addOption(config()).addOption(json())
+    .option('--quick', 'count mirrored files as present without re-reading them against their digests')
     .addHelpText('after', `
 Serves the mirrors on loopback and resolves every input against them, never an upstream; sends
-no traffic off this machine and writes nothing. Exit status: 0 ready, 1 something is missing
-(each is listed), 2 bad config.`)
+no traffic off this machine and writes nothing. Every mirrored file is re-read against its digest
+(a truncated one is not ready; the next sync fetches it again) unless --quick.
+
+Each lockfile is also read as its own client installs it: npm rewrites registry.npmjs.org in
+resolved URLs to the mirror, pnpm and yarn berry ask the registry they are configured with, yarn 1
+fetches resolved URLs as written. Entries fetched from a host the mirror does not answer for, git
+dependencies and tarball URLs are listed with the file and line; workspace and file: entries are
+counted, not reported.
+
+Exit status: 0 ready, 1 something is missing or a lockfile would not install (each is listed),
+2 bad config.`)
     .action(wrap(runCheck));
 
   program.command('env')

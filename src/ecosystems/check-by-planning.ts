@@ -1,10 +1,12 @@
 import { stat } from 'node:fs/promises';
 import type { Config } from '../core/config.ts';
+import { fileMatches } from '../engine/digest.ts';
 import type { CheckContext, CheckResult, Failure, Mirror } from './types.ts';
 
 /**
  * The check most mirrors need: plan against the served mirror (the config's upstream replaced by
- * `servedUrl`) and call missing whatever the plan could not resolve or would have to download.
+ * `servedUrl`) and call missing whatever the plan could not resolve or would have to download: a
+ * file not on disk, or on disk but not matching its digest (unless `verifyPresent` is false).
  */
 export async function checkByPlanning(mirror: Mirror, ctx: CheckContext, local: Config): Promise<CheckResult> {
   const plan = await mirror.plan({ ...ctx, config: local });
@@ -13,9 +15,10 @@ export async function checkByPlanning(mirror: Mirror, ctx: CheckContext, local: 
   for (const item of plan.downloads) {
     if (item.optional) continue;
     checked++;
-    if (!(await stat(item.dest).catch(() => undefined))?.isFile()) {
-      missing.push({ ecosystem: mirror.name, item: item.label, code: 'OFFLINE_ERR_MISSING', message: 'not in the mirror: run `offline sync`' });
-    }
+    const onDisk = (await stat(item.dest).catch(() => undefined))?.isFile();
+    if (onDisk && (ctx.verifyPresent === false || (await fileMatches(item.dest, item.integrity)))) continue;
+    const message = onDisk ? `${item.dest} does not match its digest (truncated or altered): run \`offline sync\` to fetch it again` : 'not in the mirror: run `offline sync`';
+    missing.push({ ecosystem: mirror.name, item: item.label, code: 'OFFLINE_ERR_MISSING', message });
   }
   return { checked, missing };
 }

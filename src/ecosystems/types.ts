@@ -29,6 +29,11 @@ export type SyncContext = {
   /** Parallel metadata fetches allowed at once. */
   concurrency: number;
   signal?: AbortSignal;
+  /**
+   * `false`: a file already on disk counts as mirrored without re-reading it against its digest
+   * (`check --quick`). Otherwise a present file that does not match is planned again.
+   */
+  verifyPresent?: boolean;
 };
 
 /** A download's outcome as the commit step sees it. */
@@ -69,8 +74,14 @@ export type MirrorStatus = {
 /** What `offline check` gets: the mirror already serving from disk on loopback at `servedUrl`. */
 export type CheckContext = SyncContext & { servedUrl: string };
 
-/** `checked`: items the inputs name; `missing`: those the mirror could not serve offline. */
-export type CheckResult = { checked: number; missing: Failure[] };
+/**
+ * Whether one lockfile installs from the mirror alone, as its own client behaves. `problems` each
+ * name the file and line to fix; `local` counts workspace links and `file:` entries (fine).
+ */
+export type LockfileVerdict = { file: string; client: string; ready: boolean; problems: string[]; local: number };
+
+/** `checked`: items the inputs name; `missing`: those the mirror could not serve offline; `lockfiles`: per lockfile, ready or why not. */
+export type CheckResult = { checked: number; missing: Failure[]; lockfiles?: LockfileVerdict[] };
 
 /** One file `offline env --write` produces for a client on this machine or to COPY into an image. */
 export type ClientFile = { name: string; description: string; content: string };

@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import ssri from 'ssri';
 import { UnsafeInputError } from '../core/errors.ts';
@@ -66,4 +68,19 @@ export function sriFromHex(algorithm: 'sha1' | 'sha256' | 'sha512', hex: string)
 /** For files with no digest to check (see `DownloadItem.integrity`): accepts any bytes. */
 function UNVERIFIED(): Verifier {
   return { update() {}, actual: () => 'unverified', expected: 'unverified', matches: () => true };
+}
+
+/**
+ * Whether the file at `path` holds exactly the bytes `integrity` describes (streamed, any size).
+ * False for a missing or unreadable file; true when there is no digest to check against.
+ */
+export async function fileMatches(path: string, integrity: string | undefined): Promise<boolean> {
+  if (!isValidIntegrity(integrity)) return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+  const verifier = createVerifier(integrity);
+  try {
+    for await (const chunk of createReadStream(path)) verifier.update(chunk as Buffer);
+  } catch {
+    return false;
+  }
+  return verifier.matches();
 }

@@ -3,7 +3,7 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { request } from 'undici';
 import { IntegrityError, UpstreamError } from '../core/errors.ts';
-import { createVerifier, type Verifier } from './digest.ts';
+import { createVerifier, fileMatches, type Verifier } from './digest.ts';
 import { RetryableStatus, type Http } from './http.ts';
 import { isRetryableStatus } from './retry.ts';
 
@@ -40,13 +40,18 @@ export const PARTIAL_SUFFIX = '.partial';
  * Fetch one item to its destination. The bytes go to `<dest>.partial`, are verified, then renamed
  * into place, so a reader never sees a half-written or unverified file. A partial file left by an
  * interrupted run is resumed with a Range request. A present destination is not fetched again:
- * only verified files are ever renamed there. A digest mismatch is retried once from scratch.
+ * only verified files are ever renamed there, and one that no longer matches its digest (truncated
+ * or altered since) is fetched again. A digest mismatch is retried once from scratch.
  * Throws `IntegrityError` (nothing stored), `UpstreamError`, or `TimeLimitError` when the file
  * is not complete within the per-file time limit.
  */
 export async function download(http: Http, item: DownloadItem, onBytes: (n: number) => void): Promise<DownloadResult> {
   const present = await stat(item.dest).catch(() => undefined);
-  if (present?.isFile()) return { status: 'present', bytes: present.size };
+  if (present?.isFile()) {
+    if (await fileMatches(item.dest, item.integrity)) return { status: 'present', bytes: present.size };
+    // Truncated or altered on disk since it was verified: fetch it again.
+    await rm(item.dest, { force: true });
+  }
   await mkdir(dirname(item.dest), { recursive: true });
   const partial = item.dest + PARTIAL_SUFFIX;
   const auth = { refresh: false, refreshed: false };

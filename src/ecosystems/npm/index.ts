@@ -1,5 +1,5 @@
-import { checkByPlanning } from '../check-by-planning.ts';
 import type { Mirror } from '../types.ts';
+import { checkNpm } from './check.ts';
 import { npmClients } from './clients.ts';
 import { npmInputs } from './scan.ts';
 import { planNpm } from './plan.ts';
@@ -16,5 +16,5 @@ export const npmMirror: Mirror = {
   status: (_config, dir) => statusNpm(dir),
   inputs: npmInputs,
   clients: npmClients,
-  check: (ctx) => checkByPlanning(npmMirror, ctx, { ...ctx.config, npm: { ...ctx.config.npm, upstream: ctx.servedUrl } }),
+  check: (ctx) => checkNpm(npmMirror, ctx),
 };

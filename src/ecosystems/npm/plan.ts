@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { describeError, isOfflineError } from '../../core/errors.ts';
-import { isValidIntegrity, sriFromHex } from '../../engine/digest.ts';
+import { fileMatches, isValidIntegrity, sriFromHex } from '../../engine/digest.ts';
 import type { DownloadItem } from '../../engine/download.ts';
 import type { Failure, MirrorPlan, Note, SyncContext } from '../types.ts';
 import { commitNpm } from './commit.ts';
@@ -48,14 +48,19 @@ export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
     if (p.optional) notes.push({ ecosystem: 'npm', message: `${p.item}: optional dependency skipped: ${p.message}` });
     else failures.push({ ecosystem: 'npm', item: p.item, code: 'OFFLINE_ERR_RESOLVE', message: p.message });
   }
+  // Workspace links and file: dependencies come with the project: counted, never a problem.
+  // Anything else a lockfile pins outside the registry would be fetched from the internet.
+  let local = 0;
   for (const u of dedupeUnmirrorable(unmirrorable)) {
-    notes.push({ ecosystem: 'npm', message: `${u.source}: ${u.name} (${u.spec}) is a ${u.kind} dependency; no registry mirror can serve it` });
+    if (u.kind === 'file' || u.kind === 'link' || u.kind === 'workspace') local++;
+    else failures.push({ ecosystem: 'npm', item: `${u.name} (${u.spec})`, code: 'OFFLINE_ERR_RESOLVE', message: `${u.source}: a ${u.kind === 'remote-tarball' ? 'tarball URL' : u.kind} dependency, which offline cannot mirror yet: the install would fetch it from the internet` });
   }
+  if (local > 0) notes.push({ ecosystem: 'npm', message: `${local} workspace or local file: ${local === 1 ? 'dependency comes' : 'dependencies come'} with the project (nothing to mirror)` });
 
   const unique = dedupe(wanted);
   const downloads: DownloadItem[] = [];
   let present = 0;
-  const isMirrored = mirroredChecker(ctx.dir);
+  const isMirrored = mirroredChecker(ctx.dir, ctx.verifyPresent !== false);
   await Promise.all(unique.map(async (w) => {
     if (await isMirrored(w)) {
       present++;
@@ -136,10 +141,11 @@ async function downloadFor(
 }
 
 /**
- * Whether a version is already mirrored (the stored packument lists it and its tarball is on
- * disk). Each package's packument and directory are read once, however many versions it has.
+ * Whether a version is already mirrored: the stored packument lists it and its tarball is on disk
+ * (and, with `verify`, matches the digest `npm ci` will check, so a truncated or altered file is
+ * fetched again). Each package's packument and directory are read once, however many versions.
  */
-function mirroredChecker(dir: string): (w: Wanted) => Promise<boolean> {
+function mirroredChecker(dir: string, verify: boolean): (w: Wanted) => Promise<boolean> {
   const local = new Map<string, Promise<{ stored: Packument | undefined; files: Set<string> }>>();
   return async (w) => {
     let entry = local.get(w.name);
@@ -150,11 +156,14 @@ function mirroredChecker(dir: string): (w: Wanted) => Promise<boolean> {
     const { stored, files } = await entry;
     const manifest = stored?.versions?.[w.version];
     if (!manifest) return false;
+    let file: string;
     try {
-      return files.has(tarballFilename(w.name, manifest));
+      file = tarballFilename(w.name, manifest);
     } catch {
       return false;
     }
+    if (!files.has(file)) return false;
+    return !verify || fileMatches(join(packageDir(dir, w.name), file), integrityOf(w, manifest));
   };
 }
 
