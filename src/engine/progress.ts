@@ -10,7 +10,10 @@ export type ProgressSnapshot = {
   bytesDone: number;
   /** Bytes per second over the last few seconds. */
   bytesPerSecond: number;
-  /** Seconds left at the recent item rate, when it can be estimated. */
+  /**
+   * Seconds left at the phase's average item rate: steady (a slow file does not make it jump),
+   * and undefined until a few percent of the phase is done, when there is nothing to go on.
+   */
   etaSeconds: number | undefined;
   elapsedMs: number;
 };
@@ -25,6 +28,8 @@ export type Progress = {
 };
 
 const WINDOW_MS = 5_000;
+/** The share of a phase done, and the time spent in it, before an ETA is given. */
+const ETA_AFTER = { share: 0.03, ms: 2_000 };
 
 export function createProgress(now: () => number = Date.now): Progress {
   const started = now();
@@ -34,6 +39,7 @@ export function createProgress(now: () => number = Date.now): Progress {
   let itemsFailed = 0;
   let bytesDone = 0;
   let samples: Array<{ t: number; bytes: number; items: number }> = [];
+  let phaseStarted = started;
 
   function sample(): void {
     const t = now();
@@ -48,6 +54,7 @@ export function createProgress(now: () => number = Date.now): Progress {
       itemsDone = 0;
       itemsFailed = 0;
       samples = [];
+      phaseStarted = now();
       sample();
     },
     addTotal(n) {
@@ -70,8 +77,11 @@ export function createProgress(now: () => number = Date.now): Progress {
       const last = samples.at(-1)!;
       const seconds = (last.t - first.t) / 1000;
       const bytesPerSecond = seconds > 0.2 ? (last.bytes - first.bytes) / seconds : 0;
-      const itemRate = seconds > 0.2 ? (last.items - first.items) / seconds : 0;
-      const left = itemsTotal - itemsDone - itemsFailed;
+      const finished = itemsDone + itemsFailed;
+      const inPhase = last.t - phaseStarted;
+      const known = itemsTotal > 0 && finished / itemsTotal >= ETA_AFTER.share && inPhase >= ETA_AFTER.ms;
+      const itemRate = known ? finished / (inPhase / 1000) : 0;
+      const left = itemsTotal - finished;
       return {
         phase: phaseName,
         itemsDone,

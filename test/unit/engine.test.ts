@@ -40,11 +40,15 @@ test('retries cover 429, 5xx and resets; Retry-After wins, capped', () => {
   assert.ok(retryDelayMs(20) <= 10_000);
 });
 
-test('progress reports items, bytes, rate and an ETA from the recent rate', () => {
+test('progress reports items, bytes, the recent byte rate, and a steady ETA once a few percent is done', () => {
   let now = 0;
   const p = createProgress(() => now);
   p.phase('downloading', 10);
-  for (let i = 0; i < 4; i++) {
+  now += 500;
+  p.bytes(1000);
+  p.itemDone();
+  assert.equal(p.snapshot().etaSeconds, undefined, 'half a second in: nothing to go on yet');
+  for (let i = 0; i < 3; i++) {
     now += 500;
     p.bytes(1000);
     p.itemDone();
@@ -53,5 +57,14 @@ test('progress reports items, bytes, rate and an ETA from the recent rate', () =
   assert.equal(s.itemsDone, 4);
   assert.equal(s.bytesDone, 4000);
   assert.equal(s.bytesPerSecond, 2000);
-  assert.equal(s.etaSeconds, 3);
+  assert.equal(s.etaSeconds, 3, '4 items in 2 s, 6 left');
+  now += 10_000; // one large file: nothing finishes for 10 s
+  assert.equal(p.snapshot().etaSeconds, 18, 'the estimate stays, at the phase\'s rate (4 items in 12 s, 6 left): it does not vanish');
+  const big = createProgress(() => now);
+  big.phase('downloading', 1000);
+  now += 5_000;
+  for (let i = 0; i < 20; i++) big.itemDone();
+  assert.equal(big.snapshot().etaSeconds, undefined, '2% done: no estimate yet');
+  for (let i = 0; i < 20; i++) big.itemDone();
+  assert.equal(big.snapshot().etaSeconds, 120, '4% in 5 s: 960 left at 8 per second');
 });
