@@ -103,8 +103,10 @@ function jsonDetail(project: FixtureProject, files: Served[], base: string): obj
         hashes: { sha256: f.sha256 },
         'requires-python': f.requiresPython ?? null,
         yanked: f.yanked ?? false,
+        // As PyPI answers: PEP 714's key, and the old one under the name pip 22.3–23.1 ignore (a
+        // JSON `dist-info-metadata` key crashes them, pypa/pip#12042; Debian 12 ships 23.0.1).
         'core-metadata': metadata,
-        'dist-info-metadata': metadata,
+        'data-dist-info-metadata': metadata,
         size: f.bytes.length,
         'upload-time': f.uploadTime,
       };
