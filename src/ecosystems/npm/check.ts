@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { readInput } from '../../core/read-input.ts';
 import { dirname, join } from 'node:path';
 import { checkByPlanning } from '../check-by-planning.ts';
 import type { CheckContext, CheckResult, LockfileVerdict, Mirror } from '../types.ts';
@@ -16,7 +17,7 @@ export async function checkNpm(mirror: Mirror, ctx: CheckContext): Promise<Check
   const lockfiles: LockfileVerdict[] = [];
   const said = new Set<string>();
   for (const file of ctx.config.npm.lockfiles) {
-    const text = await readFile(file, 'utf8').catch(() => undefined);
+    const text = await readInput(file, 'lockfile').catch(() => undefined);
     if (text === undefined) continue; // the plan already reported it
     let contents;
     try {
