@@ -18,6 +18,7 @@ export async function runUp(opts: UpCliOptions): Promise<number> {
     for (const step of report.steps) process.stdout.write(`${step}\n`);
     if (report.steps.length === 0) process.stdout.write('network already up: nothing to change\n');
     for (const m of report.mirrors) process.stdout.write(`${m.name} mirror: ${m.url}\n`);
+    if (report.plan.names.length > 0) process.stdout.write(`on the isolated network only: https://{${report.plan.names.join(',')}}/ answered on ${report.plan.network.address}:443 (offline build and compose resolve them there; base images trust offline's CA)\n`);
     printImages(report.images);
     if (report.alreadyServing) process.stdout.write(`mirrors already serving (pid ${report.pid})\n`);
     else if (opts.detach) process.stdout.write(`mirrors serving in the background as ${report.user} (pid ${report.pid}); \`offline down\` stops them and removes the wiring\n`);

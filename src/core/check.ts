@@ -18,7 +18,7 @@ export type CheckOptions = { /** Count files on disk as mirrored without re-read
  * unless `quick`. `ok` when nothing is missing and every lockfile installs as its client behaves.
  */
 export async function check(config: Config, options: CheckOptions = {}): Promise<CheckReport> {
-  const serving = await serve({ config, host: '127.0.0.1', ports: 'ephemeral' });
+  const serving = await serve({ config, host: '127.0.0.1', ports: 'ephemeral', outsideNames: false });
   const http = createHttp({ retries: 0, maxDocumentBytes: config.limits.document });
   const report: CheckReport = { ok: true, ecosystems: [], missing: [], lockfiles: [] };
   try {

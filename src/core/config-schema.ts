@@ -17,6 +17,8 @@ export const npmSchema = z.strictObject({
   upstream: url.optional(),
   lockfiles: paths,
   packages: names,
+  /** Where GitHub commit tarballs (git dependencies) are fetched from: codeload's paths. */
+  github: url.default('https://codeload.github.com/'),
 });
 
 export const pypiSchema = z.strictObject({

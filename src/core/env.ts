@@ -1,3 +1,4 @@
+import { IMAGE_CA_PATH } from './tls.ts';
 import { MIRRORS } from '../ecosystems/index.ts';
 import type { ClientAddress, ClientFile, EcosystemName, ImageFile } from '../ecosystems/types.ts';
 import type { Config } from './config.ts';
@@ -29,11 +30,21 @@ export function clientEnv(config: Config, address = config.listen): ClientEnv {
   };
 }
 
-/** The environment and files a base image gets for the mirrors on `address`. */
-export function imageSettings(config: Config, address: string): ImageSettings {
+/**
+ * The environment and files a base image gets for the mirrors on `address`; with `ca`, also the
+ * CA of the outside names' certificate (docs/adr/0009): a file where Debian's and Alpine's
+ * `update-ca-certificates` look, and `NODE_EXTRA_CA_CERTS` naming it, which every Node client reads.
+ */
+export function imageSettings(config: Config, address: string, ca?: string): ImageSettings {
   const at = clientAddress(address);
   const described = MIRRORS.map((m) => m.clients(config, at).image);
-  return { env: Object.assign({}, ...described.map((d) => d.env)) as Record<string, string>, files: described.flatMap((d) => d.files) };
+  const env = Object.assign({}, ...described.map((d) => d.env)) as Record<string, string>;
+  const files = described.flatMap((d) => d.files);
+  if (ca) {
+    env.NODE_EXTRA_CA_CERTS = `/${IMAGE_CA_PATH}`;
+    files.push({ path: IMAGE_CA_PATH, content: ca });
+  }
+  return { env, files };
 }
 
 /** `export NAME='value'` lines, quoted for sh. */

@@ -1,4 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import type { EcosystemName, RunningMirror } from '../ecosystems/types.ts';
@@ -40,4 +41,33 @@ export function createMirrorApp(name: EcosystemName): Koa {
     process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'request failed', mirror: name, method: ctx?.method, path: ctx?.path, code: err.code, error: err.message })}\n`);
   });
   return app;
+}
+
+/** The HTTPS listener that answers outside names (docs/adr/0009), and the names it answers. */
+export type RunningFront = { url: string; names: string[]; close(): Promise<void> };
+
+/**
+ * Listen with TLS on `host:port` and hand each request to the mirror answering its `Host` name;
+ * any other name is a 421 (misdirected), so nothing but the listed names is ever answered.
+ */
+export async function startNamedFront(
+  host: string, port: number, tls: { cert: string; key: string }, handlers: Map<string, RequestListener>,
+): Promise<RunningFront> {
+  const server = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    const name = (req.headers.host ?? '').replace(/:443$/, '').toLowerCase();
+    const handler = handlers.get(name);
+    if (handler) return handler(req, res);
+    res.writeHead(421, { 'content-type': 'text/plain' }).end(`offline answers only ${[...handlers.keys()].join(', ')} here\n`);
+  });
+  server.keepAliveTimeout = 60_000;
+  await listenOn(server, host, port, 'https for outside names');
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    url: `https://${host.includes(':') ? `[${host}]` : host}:${bound}/`,
+    names: [...handlers.keys()],
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
 }

@@ -1,7 +1,11 @@
+import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
-import { MIRRORS } from '../ecosystems/index.ts';
+import { HTTPS_PORT, MIRRORS } from '../ecosystems/index.ts';
 import type { RunningMirror } from '../ecosystems/types.ts';
 import type { Config } from './config.ts';
+import { ServeError } from './errors.ts';
+import { startNamedFront, type RunningFront } from './http-server.ts';
+import { ensureServingCertificate } from './tls.ts';
 
 export type ServeOptions = {
   config: Config;
@@ -9,31 +13,59 @@ export type ServeOptions = {
   host?: string;
   /** Overrides every mirror's port with 0 (tests) when set to 'ephemeral'. */
   ports?: 'config' | 'ephemeral';
+  /** `false`: no https listener for outside names (`check`, which writes nothing). */
+  outsideNames?: boolean;
 };
 
-export type Serving = { mirrors: RunningMirror[]; close(): Promise<void> };
+export type Serving = {
+  mirrors: RunningMirror[];
+  /** The https listener for outside names (docs/adr/0009), when it could start. */
+  front?: RunningFront;
+  /** What was not started and why (outside names without root for port 443). */
+  notes: string[];
+  close(): Promise<void>;
+};
 
 /**
- * Start every mirror in this process, bound to the mirror address, serving from disk only. If one
- * cannot start, the ones already started are stopped and the error (a `ServeError` with advice) is
- * thrown. `close` is idempotent.
+ * Start every mirror in this process, bound to the mirror address, serving from disk only, and
+ * the https listener answering the outside names the mirrors' clients fetch as written. If a
+ * mirror cannot start, the ones already started are stopped and the error (a `ServeError` with
+ * advice) is thrown; the https listener without the privilege for port 443 is a note (it matters
+ * only on the isolated network, where `offline up` serves as root). `close` is idempotent.
  */
 export async function serve(options: ServeOptions): Promise<Serving> {
   const { config } = options;
   const host = options.host ?? config.listen;
   const mirrors: RunningMirror[] = [];
+  const notes: string[] = [];
+  let front: RunningFront | undefined;
   try {
     for (const mirror of MIRRORS) {
       const port = options.ports === 'ephemeral' ? 0 : mirror.port(config);
       mirrors.push(await mirror.serve({ config, dir: join(config.data, mirror.name), host, port }));
     }
+    const handlers = new Map<string, RequestListener>(mirrors.flatMap((m) => Object.entries(m.named ?? {})));
+    if (handlers.size > 0 && options.outsideNames !== false) {
+      const port = options.ports === 'ephemeral' ? 0 : HTTPS_PORT;
+      try {
+        const tls = await ensureServingCertificate(config.data, [...handlers.keys()]);
+        front = await startNamedFront(host, port, tls, handlers);
+      } catch (err) {
+        const denied = err instanceof ServeError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EACCES';
+        const unreadable = (err as NodeJS.ErrnoException).code === 'EACCES';
+        if (!denied && !unreadable) throw err;
+        notes.push(`${[...handlers.keys()].join(', ')}: not answered (${denied ? `port ${port} needs root` : `cannot write ${join(config.data, 'tls')}`}); only containers on the isolated network use them, through \`sudo offline up\``);
+      }
+    }
   } catch (err) {
-    await Promise.all(mirrors.map((m) => m.close()));
+    await Promise.all([...mirrors.map((m) => m.close()), front?.close()]);
     throw err;
   }
   let closing: Promise<void> | undefined;
   return {
     mirrors,
-    close: () => (closing ??= Promise.all(mirrors.map((m) => m.close())).then(() => undefined)),
+    ...(front ? { front } : {}),
+    notes,
+    close: () => (closing ??= Promise.all([...mirrors.map((m) => m.close()), front?.close()]).then(() => undefined)),
   };
 }

@@ -1,7 +1,7 @@
 import { answers } from './listen.ts';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { MIRRORS } from '../ecosystems/index.ts';
+import { MIRRORS, mirrorPorts } from '../ecosystems/index.ts';
 import type { MirrorStatus } from '../ecosystems/types.ts';
 import type { Config } from './config.ts';
 import { networkStatus, type NetworkStatus } from './network-status.ts';
@@ -30,7 +30,7 @@ export async function status(config: Config): Promise<StatusReport> {
     return { ...s, port, serving: present ? await answers(config.listen, port) : undefined };
   }));
   // A status is a glance: tools that do not answer within seconds count as unknown.
-  const network = await networkStatus(config, createRunner(10_000), MIRRORS.map((m) => m.port(config))).catch(() => undefined);
+  const network = await networkStatus(config, createRunner(10_000), mirrorPorts(config)).catch(() => undefined);
   return { config: config.file, data: config.data, listen: config.listen, listenAddressPresent: present, mirrors, network };
 }
 

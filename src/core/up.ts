@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MIRRORS } from '../ecosystems/index.ts';
+import { MIRRORS, mirrorPorts, outsideNames } from '../ecosystems/index.ts';
 import { installBaseImages, type BaseImagesReport } from '../park/base-images.ts';
 import { planCommands, wire } from '../net/apply.ts';
 import { networkPlan, validateNetwork, type NetworkPlan } from '../net/plan.ts';
@@ -11,6 +11,7 @@ import { isAlive, isOurMirrors, readState, startTicks, statePath, writeState } f
 import type { Config } from './config.ts';
 import { ConfigError, NetworkError } from './errors.ts';
 import { answers } from './listen.ts';
+import { ensureServingCertificate } from './tls.ts';
 import { serveUser, trustProblems } from './serve-user.ts';
 
 export type UpOptions = {
@@ -44,7 +45,7 @@ export type UpReport = {
 export function planFor(config: Config): NetworkPlan {
   const problems = validateNetwork(config.network);
   if (problems.length > 0) throw new ConfigError(config.file, problems);
-  return networkPlan(config.network, MIRRORS.map((m) => m.port(config)));
+  return networkPlan(config.network, mirrorPorts(config), outsideNames(config));
 }
 
 /**
@@ -65,6 +66,8 @@ export async function up(options: UpOptions): Promise<UpReport> {
   const problems = await trustProblems(config.data, statePath(config.data), user);
   if (problems.length > 0) throw new NetworkError(`not serving ${config.data} as ${user.name}:\n  ${problems.join('\n  ')}`);
   const steps = await wire(run, config.data, plan);
+  // Before the base images: they carry the CA of the certificate the outside names are answered with.
+  if (plan.names.length > 0) await ensureServingCertificate(config.data, plan.names);
   const images = await installBaseImages(config, run, address);
   const mirrors = MIRRORS.map((m) => ({ name: m.name, url: `http://${address}:${m.port(config)}/` }));
   const state = (await readState(config.data))!;

@@ -16,7 +16,8 @@ export async function checkByPlanning(mirror: Mirror, ctx: CheckContext, local: 
     if (item.optional) continue;
     checked++;
     const onDisk = (await stat(item.dest).catch(() => undefined))?.isFile();
-    if (onDisk && (ctx.verifyPresent === false || (await fileMatches(item.dest, item.integrity)))) continue;
+    // A file with no digest to check is planned only while unpublished (a GitHub tarball), so missing.
+    if (onDisk && item.integrity !== undefined && (ctx.verifyPresent === false || (await fileMatches(item.dest, item.integrity)))) continue;
     const message = onDisk ? `${item.dest} does not match its digest (truncated or altered): run \`offline sync\` to fetch it again` : 'not in the mirror: run `offline sync`';
     missing.push({ ecosystem: mirror.name, item: item.label, code: 'OFFLINE_ERR_MISSING', message });
   }

@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import type { Config } from '../core/config.ts';
 import type { DownloadItem } from '../engine/download.ts';
 import type { Http } from '../engine/http.ts';
@@ -61,8 +62,11 @@ export type MirrorPlan = {
 
 export type ServeContext = { config: Config; dir: string; host: string; port: number };
 
-/** A mirror serving in this process. `close` stops accepting and ends open connections. */
-export type RunningMirror = { name: EcosystemName; url: string; close(): Promise<void> };
+/**
+ * A mirror serving in this process. `close` stops accepting and ends open connections. `named`:
+ * handlers for the outside names it answers over https on the isolated network (see `Mirror.names`).
+ */
+export type RunningMirror = { name: EcosystemName; url: string; close(): Promise<void>; named?: Record<string, RequestListener> };
 
 export type MirrorStatus = {
   name: EcosystemName;
@@ -75,10 +79,12 @@ export type MirrorStatus = {
 export type CheckContext = SyncContext & { servedUrl: string };
 
 /**
- * Whether one lockfile installs from the mirror alone, as its own client behaves. `problems` each
- * name the file and line to fix; `local` counts workspace links and `file:` entries (fine).
+ * Whether one lockfile installs from the mirror alone, as its own client behaves: `ready` in park
+ * builds and containers on the isolated network. `problems` each name the file and line to fix;
+ * `host`: what fails only when installing on this machine, outside the isolated network (URLs of
+ * outside names offline answers there only); `local` counts workspace links and `file:` entries (fine).
  */
-export type LockfileVerdict = { file: string; client: string; ready: boolean; problems: string[]; local: number };
+export type LockfileVerdict = { file: string; client: string; ready: boolean; problems: string[]; host: string[]; local: number };
 
 /** `checked`: items the inputs name; `missing`: those the mirror could not serve offline; `lockfiles`: per lockfile, ready or why not. */
 export type CheckResult = { checked: number; missing: Failure[]; lockfiles?: LockfileVerdict[] };
@@ -86,8 +92,8 @@ export type CheckResult = { checked: number; missing: Failure[]; lockfiles?: Loc
 /** One file `offline env --write` produces for a client on this machine or to COPY into an image. */
 export type ClientFile = { name: string; description: string; content: string };
 
-/** A file a base image gets so RUN steps FROM it use a mirror; only put in an image that has `when`. */
-export type ImageFile = { path: string; content: string; when: string };
+/** A file a base image gets so RUN steps FROM it use a mirror; only put in an image that has `when`, if given. */
+export type ImageFile = { path: string; content: string; when?: string };
 
 /**
  * How clients reach one mirror served on an address: what `offline env` prints and writes, and
@@ -131,6 +137,12 @@ export type Mirror = {
   readonly name: EcosystemName;
   /** The config key holding this mirror's port. */
   port(config: Config): number;
+  /**
+   * Outside host names whose https URLs this mirror's clients fetch as written (lockfile URLs no
+   * setting rewrites). On the isolated network they resolve to the mirror address and are answered
+   * there with offline's certificate (docs/adr/0009); never on the host.
+   */
+  names?(config: Config): string[];
   /** True when the config names anything for this mirror to sync. */
   wanted(config: Config): boolean;
   /** Resolve the inputs against the upstream into downloads. Network: metadata only. */

@@ -84,3 +84,14 @@ export async function fileMatches(path: string, integrity: string | undefined): 
   }
   return verifier.matches();
 }
+
+/** The sha512 SRI string and size of the file at `path` (a file no index gave a digest for, kept once verified otherwise). */
+export async function sriFromFile(path: string): Promise<{ integrity: string; size: number }> {
+  const hash = createHash('sha512');
+  let size = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { integrity: `sha512-${hash.digest('base64')}`, size };
+}

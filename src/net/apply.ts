@@ -102,7 +102,7 @@ function trustedPlan(recorded: NetworkPlan | undefined): NetworkPlan | undefined
   });
   if (!parsed.success || validateNetwork(parsed.data).length > 0) return undefined;
   const ports = (recorded.ports ?? []).filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
-  return networkPlan(parsed.data, ports);
+  return networkPlan(parsed.data, ports, Array.isArray(recorded.names) ? recorded.names.filter((n) => typeof n === 'string') : []);
 }
 
 /** The commands `wire` runs on a machine where none of it exists yet, for `--dry-run`. */

@@ -18,6 +18,11 @@ export type NetworkPlan = {
   /** Our chain's rules, in order: established traffic, each mirror port, then drop. */
   rules: Rule[];
   ports: number[];
+  /**
+   * Outside names containers on the network resolve to the mirror address (`--add-host` on park
+   * builds and compose services; docs/adr/0009). Nothing on the host resolves them so.
+   */
+  names: string[];
 };
 
 /**
@@ -53,7 +58,7 @@ export function chainName(bridge: string): string {
   return `OFFLINE-${bridge}`.slice(0, 28);
 }
 
-export function networkPlan(net: Config['network'], ports: number[]): NetworkPlan {
+export function networkPlan(net: Config['network'], ports: number[], names: string[] = []): NetworkPlan {
   const subnet = parseCidr(net.subnet)!;
   const chain = chainName(net.bridge);
   const unique = [...new Set(ports)].sort((a, b) => a - b);
@@ -68,7 +73,13 @@ export function networkPlan(net: Config['network'], ports: number[]): NetworkPla
       { table: 'filter', chain, spec: ['-j', 'DROP'] },
     ],
     ports: unique,
+    names: names.filter(isHostName),
   };
+}
+
+/** A DNS host name (letters, digits, hyphens; dot-separated labels): all `--add-host` is given. */
+export function isHostName(name: string): boolean {
+  return name.length <= 253 && /^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$/.test(name);
 }
 
 /** `docker network create` for the plan: internal, fixed bridge name, the mirror address reserved. */

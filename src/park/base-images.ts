@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
 import { imageSettings } from '../core/env.ts';
+import { readServingCa } from '../core/tls.ts';
 import { CommandError } from '../core/errors.ts';
 import { BASE_LABEL, deriveImage, MANIFEST_LABEL, mirroredImage, SETTINGS_LABEL, writeArchive } from '../ecosystems/docker/daemon-image.ts';
 import { parsePlatform, type Platform } from '../ecosystems/docker/media.ts';
@@ -56,7 +57,7 @@ export async function installBaseImages(config: Config, run: Runner, address: st
   const report: BaseImagesReport = { platform: `${platform.os}/${platform.architecture}`, loaded: [], unchanged: [], problems: [] };
   if (config.docker.images.length === 0) return report;
   const dir = join(config.data, 'docker');
-  const additions = imageSettings(config, address);
+  const additions = imageSettings(config, address, await readServingCa(config.data));
   for (const spec of config.docker.images) {
     try {
       const image = await mirroredImage(dir, spec, platform);

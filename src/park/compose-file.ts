@@ -97,10 +97,11 @@ function keepsNetworkMode(mode: string | undefined): boolean {
 /**
  * The override file: every service on the isolated network and on no other (`!override` replaces
  * the user's list instead of merging with it; a `network_mode` such as host or bridge is
- * `!reset`), and every build on it too (`build.network`, which the classic builder honours).
+ * `!reset`), and every build on it too (`build.network`, which the classic builder honours); both
+ * resolve the outside names `hosts` (`name:address`) to the mirror address (docs/adr/0009).
  * Names are written as JSON strings, which YAML reads as they are.
  */
-export function composeOverride(model: ComposeModel, network: string): string {
+export function composeOverride(model: ComposeModel, network: string, hosts: string[] = []): string {
   const q = (s: string) => JSON.stringify(s);
   const lines = [
     '# Written by `offline compose` on each run: every service and build on the isolated network only.',
@@ -112,8 +113,12 @@ export function composeOverride(model: ComposeModel, network: string): string {
     if (!keepsNetworkMode(service.network_mode)) {
       if (service.network_mode !== undefined) body.push('    network_mode: !reset null');
       body.push('    networks: !override', `      ${q(PARK_NETWORK_KEY)}: {}`);
+      if (hosts.length > 0) body.push('    extra_hosts:', ...hosts.map((h) => `      - ${q(h)}`));
     }
-    if (service.build) body.push('    build:', `      network: ${q(network)}`);
+    if (service.build) {
+      body.push('    build:', `      network: ${q(network)}`);
+      if (hosts.length > 0) body.push('      extra_hosts:', ...hosts.map((h) => `        - ${q(h)}`));
+    }
     lines.push(body.length > 0 ? `  ${q(name)}:` : `  ${q(name)}: {}`, ...body);
   }
   lines.push('networks:', `  ${q(PARK_NETWORK_KEY)}:`, `    name: ${q(network)}`, '    external: true', '');

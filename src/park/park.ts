@@ -10,11 +10,19 @@ import { MIRRORS } from '../ecosystems/index.ts';
 import { parseReference } from '../ecosystems/docker/reference.ts';
 import { must, systemRunner, type Runner } from '../net/runner.ts';
 import { readState } from '../net/state.ts';
+import { isHostName } from '../net/plan.ts';
 import { installBaseImages, type BaseImagesReport } from './base-images.ts';
 import { composeOverride, splitComposeArgs, type ComposeModel } from './compose-file.ts';
 
 /** What every park build needs first: the network `up` made, the mirrors answering on it, the base images loaded. */
-export type Park = { network: string; address: string; images: BaseImagesReport; run: Runner };
+export type Park = {
+  network: string;
+  address: string;
+  /** Outside names containers resolve to the mirror address (`name:address`, as `--add-host` takes it). */
+  hosts: string[];
+  images: BaseImagesReport;
+  run: Runner;
+};
 
 /**
  * Check that `offline up` has wired the isolated network and the mirrors answer on it, and
@@ -30,7 +38,8 @@ export async function preparePark(config: Config, run: Runner = systemRunner): P
     }
   }
   const images = await installBaseImages(config, run, network.address);
-  return { network: network.name, address: network.address, images, run };
+  const hosts = (Array.isArray(state.plan.names) ? state.plan.names : []).filter((n) => typeof n === 'string' && isHostName(n)).map((n) => `${n}:${network.address}`);
+  return { network: network.name, address: network.address, hosts, images, run };
 }
 
 /** One Dockerfile a build will read, and where it comes from (for messages). */
@@ -162,7 +171,7 @@ export async function parkBuild(options: ParkOptions): Promise<number> {
   }
   report(park, options.log);
   if (target.dockerfile) await checkBuildInputs(options.config, park, [{ dockerfile: target.dockerfile, what: 'docker build', args: target.buildArgs }]);
-  const args = target.network ? options.args : ['--network', park.network, ...options.args];
+  const args = [...(target.network ? [] : ['--network', park.network]), ...park.hosts.flatMap((h) => ['--add-host', h]), ...options.args];
   return attached(['docker', 'build', ...args], classicBuilder(), cwd);
 }
 
@@ -189,7 +198,7 @@ export async function parkCompose(options: ParkOptions): Promise<number> {
   }
   await checkBuildInputs(options.config, park, inputs);
   const override = join(dirname(split.files[0]!), '.offline.compose.yaml');
-  await writeFile(override, composeOverride(model, park.network));
+  await writeFile(override, composeOverride(model, park.network, park.hosts));
   options.log?.(`services on the isolated network ${park.network} only (override: ${override})`);
   return attached(['docker', 'compose', ...files, '-f', override, ...split.globals, ...split.rest], classicBuilder(), cwd);
 }

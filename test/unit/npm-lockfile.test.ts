@@ -221,12 +221,12 @@ test('yarn.lock classic: multi-descriptor keys, scoped, npm: alias, resolved wit
   assert.equal(entry(result, 'old@0.1.0').integrity, 'sha1-VQTnm3QrV+VsSbHV2gcxdslbCro=');
 });
 
-test('yarn.lock classic: file, git, github shorthand, remote tarball and link reported', () => {
+test('yarn.lock classic: file, git, github shorthand, remote tarball and link reported, each as the `resolved` URL yarn fetches (the pinned commit)', () => {
   assert.deepEqual(summary(parseLockfile('yarn.lock', yarnClassic)).unmirrorable, [
     'file local file:./local',
-    'git g git+https://github.com/u/g.git#v1',
-    'git gh u/gh',
-    'remote-tarball t https://example.com/t-1.0.0.tgz',
+    'git g git+https://github.com/u/g.git#0123456789abcdef0123456789abcdef01234567',
+    'git gh https://codeload.github.com/u/gh/tar.gz/0123456789abcdef0123456789abcdef01234567',
+    'remote-tarball t https://example.com/t-1.0.0.tgz#5504e79b742b57e56c49b1d5da073176c95b0aba',
     'link lnk link:./local',
   ]);
 });

@@ -106,7 +106,7 @@ export type DerivedImage = MirroredImage & { configDigest: string; derivedConfig
  */
 export async function deriveImage(dir: string, image: MirroredImage, additions: ImageAdditions): Promise<DerivedImage> {
   const files: ImageFile[] = [];
-  for (const file of additions.files) if (await imageHasPath(dir, image.layers, file.when)) files.push(file);
+  for (const file of additions.files) if (file.when === undefined || await imageHasPath(dir, image.layers, file.when)) files.push(file);
   const settings = sha256(JSON.stringify({ env: additions.env, files })).slice('sha256:'.length, 'sha256:'.length + 16);
   const config = JSON.parse(image.config.toString('utf8')) as {
     created?: string;

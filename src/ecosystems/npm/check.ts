@@ -3,6 +3,7 @@ import { readInput } from '../../core/read-input.ts';
 import { dirname, join } from 'node:path';
 import { checkByPlanning } from '../check-by-planning.ts';
 import type { CheckContext, CheckResult, LockfileVerdict, Mirror } from '../types.ts';
+import { githubCommit } from './github.ts';
 import { installView } from './install-view.ts';
 import { parseLockfile } from './lockfile.ts';
 
@@ -26,8 +27,8 @@ export async function checkNpm(mirror: Mirror, ctx: CheckContext): Promise<Check
       continue;
     }
     const npmrc = await readFile(join(dirname(file), '.npmrc'), 'utf8').catch(() => '');
-    lockfiles.push(installView(file, text, contents, hosts, npmrc));
-    for (const u of contents.unmirrorable) said.add(`${u.name} (${u.spec})`);
+    lockfiles.push(installView(file, text, contents, hosts, mirror.names?.(ctx.config) ?? [], npmrc));
+    for (const u of contents.unmirrorable) if (!githubCommit(u.spec)) said.add(`${u.name} (${u.spec})`);
   }
   // A git or URL dependency is said once, by its lockfile's verdict, not again as a plan failure.
   return { ...result, missing: result.missing.filter((m) => !said.has(m.item)), lockfiles };

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describeError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../engine/atomic.ts';
 import type { DownloadOutcome, Failure } from '../types.ts';
+import { publishGitHub, type Fetched } from './github.ts';
 import type { Packument } from './schema.ts';
 import { mergePackument, presentFiles, readStoredPackument, writePackument } from './storage.ts';
 
@@ -14,6 +15,8 @@ type CommitInput = {
   upstream: string;
   fetched: Map<string, Packument>;
   outcomes: DownloadOutcome[];
+  /** The GitHub tarballs this sync planned, by destination. */
+  github: Map<string, Fetched>;
 };
 
 /**
@@ -23,8 +26,19 @@ type CommitInput = {
  */
 export async function commitNpm(input: CommitInput): Promise<Failure[]> {
   const touched = new Set<string>(input.fetched.keys());
-  for (const o of input.outcomes) if (o.status === 'downloaded') touched.add(nameOfLabel(o.item.label));
+  const github: Fetched[] = [];
+  for (const o of input.outcomes) {
+    const git = input.github.get(o.item.dest);
+    if (git) {
+      if (o.status === 'downloaded' || o.status === 'present') github.push(git);
+    } else if (o.status === 'downloaded') {
+      touched.add(nameOfLabel(o.item.label));
+    }
+  }
   const failures: Failure[] = [];
+  for (const refused of await publishGitHub(input.dir, github)) {
+    failures.push({ ecosystem: 'npm', item: refused.name, code: 'OFFLINE_ERR_INTEGRITY', message: refused.message });
+  }
   for (const name of touched) {
     try {
       const stored = await readStoredPackument(input.dir, name);

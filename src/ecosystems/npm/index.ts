@@ -3,13 +3,15 @@ import { checkNpm } from './check.ts';
 import { npmClients } from './clients.ts';
 import { npmInputs } from './scan.ts';
 import { planNpm } from './plan.ts';
-import { serveNpm } from './serve.ts';
+import { CODELOAD_HOST } from './github.ts';
+import { REGISTRY_HOSTS, serveNpm } from './serve.ts';
 import { statusNpm } from './status.ts';
 
 /** The npm mirror: lockfiles and specs in, verdaccio's storage layout out, verdaccio serving it. */
 export const npmMirror: Mirror = {
   name: 'npm',
   port: (config) => config.npm.port,
+  names: () => [...REGISTRY_HOSTS, CODELOAD_HOST],
   wanted: (config) => config.npm.lockfiles.length > 0 || config.npm.packages.length > 0,
   plan: planNpm,
   serve: serveNpm,

@@ -5,6 +5,7 @@
  */
 import { basename } from 'node:path';
 import type { LockfileVerdict } from '../types.ts';
+import { CODELOAD, CODELOAD_HOST, githubCommit, whyNotMirrorable } from './github.ts';
 import type { LockfileContents } from './types.ts';
 
 export type LockfileClient = 'npm' | 'yarn 1' | 'yarn berry' | 'pnpm';
@@ -18,13 +19,16 @@ export function lockfileClient(file: string, text: string): LockfileClient {
 }
 
 /**
- * @param npmrc the project's `.npmrc` beside the lockfile, if any (`replace-registry-host`).
  * @param mirrorHosts `host:port` forms the mirror answers on: URLs there are fine as written.
+ * @param outside names the mirror answers on the isolated network only (docs/adr/0009): URLs there
+ *   install in park builds and containers, and are a `host` problem for installs on this machine.
+ * @param npmrc the project's `.npmrc` beside the lockfile, if any (`replace-registry-host`).
  */
-export function installView(file: string, text: string, contents: LockfileContents, mirrorHosts: string[], npmrc = ''): LockfileVerdict {
+export function installView(file: string, text: string, contents: LockfileContents, mirrorHosts: string[], outside: string[], npmrc = ''): LockfileVerdict {
   const client = lockfileClient(file, text);
   const rewritten = rewrittenHosts(client, npmrc);
   const problems: string[] = [];
+  const host: string[] = [];
   const asWritten = new Map<string, { count: number; first: string }>();
   for (const entry of contents.entries) {
     if (!entry.resolved || client === 'pnpm' || client === 'yarn berry') continue;
@@ -42,7 +46,10 @@ export function installView(file: string, text: string, contents: LockfileConten
   }
   for (const [origin, { count, first }] of asWritten) {
     const why = client === 'yarn 1' ? 'yarn 1 does not rewrite lockfile URLs' : 'npm rewrites only registry.npmjs.org (replace-registry-host)';
-    problems.push(`${count === 1 ? '1 package is' : `${count.toLocaleString('en-US')} packages are`} fetched from ${origin} as written (first: ${first}); ${why} and the mirror does not answer for ${new URL(origin).host}`);
+    const packages = `${count === 1 ? '1 package is' : `${count.toLocaleString('en-US')} packages are`} fetched from ${origin} as written (first: ${first}); ${why}`;
+    const url = new URL(origin);
+    if (url.protocol === 'https:' && url.port === '' && outside.includes(url.hostname)) host.push(`${packages}: offline answers ${url.hostname} on the isolated network only, so install in a container there (offline build, offline compose), not on this machine`);
+    else problems.push(`${packages} and the mirror does not answer for ${url.host}`);
   }
   let local = 0;
   for (const u of contents.unmirrorable) {
@@ -51,11 +58,15 @@ export function installView(file: string, text: string, contents: LockfileConten
       continue;
     }
     const at = `${file}:${lineOf(text, u.spec)}`;
-    if (u.kind === 'git') problems.push(`${at}: ${u.name} (${u.spec}) is a git dependency; no mirror serves it yet (${client} fetches it from its git host)`);
+    const commit = u.kind === 'git' ? githubCommit(u.spec) : undefined;
+    const fromCodeload = commit && (client === 'npm' || u.spec.startsWith(CODELOAD));
+    if (fromCodeload) host.push(`${at}: ${u.name} is fetched from ${CODELOAD_HOST}, which offline answers on the isolated network only: install in a container there (offline build, offline compose), not on this machine`);
+    else if (commit) problems.push(`${at}: ${u.name} (${u.spec}) is a git dependency ${client} clones with git; offline serves GitHub commits only where the client fetches ${CODELOAD_HOST} (npm, and yarn 1 and pnpm for github: dependencies)`);
+    else if (u.kind === 'git') problems.push(`${at}: ${u.name} (${u.spec}) is a git dependency offline cannot mirror: ${whyNotMirrorable(u.spec)}`);
     else if (u.kind === 'remote-tarball') problems.push(`${at}: ${u.name} (${u.spec}) is a tarball URL; no mirror serves it`);
     else problems.push(`${at}: ${u.name} (${u.spec}) cannot be installed from a registry`);
   }
-  return { file, client, ready: problems.length === 0, problems, local };
+  return { file, client, ready: problems.length === 0, problems, host, local };
 }
 
 /** Hosts whose `resolved` URLs the client sends to the configured registry instead. */

@@ -78,7 +78,8 @@ function readClassicEntry(
   const resolvedField = optionalString(value, 'resolved', file, label);
   const kind = classifySpec(range);
   if (kind !== undefined && !(kind === 'remote-tarball' && version && isRegistryTarballUrl(range, name, version))) {
-    out.unmirrorable.push({ name, spec: range, kind, source });
+    // What yarn fetches is `resolved` (a git dependency's pinned commit), where it records one.
+    out.unmirrorable.push({ name, spec: resolvedField ?? range, kind: resolvedField ? classifySpec(resolvedField) ?? kind : kind, source });
     return;
   }
   if (version === undefined) throw new InputError(file, label, 'no version');

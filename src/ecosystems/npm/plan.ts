@@ -5,6 +5,7 @@ import { fileMatches, isValidIntegrity, sriFromHex } from '../../engine/digest.t
 import type { DownloadItem } from '../../engine/download.ts';
 import type { Failure, MirrorPlan, Note, SyncContext } from '../types.ts';
 import { commitNpm } from './commit.ts';
+import { githubCommit, isPublished, readGitHubIndex, tarballKey, tarballPath, tarballUrl, whyNotMirrorable, type Fetched } from './github.ts';
 import { readLockfile } from './lockfile.ts';
 import { resolveSpecs, type Wanted } from './resolve.ts';
 import { readPackument, type Manifest, type Packument } from './schema.ts';
@@ -49,17 +50,42 @@ export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
     else failures.push({ ecosystem: 'npm', item: p.item, code: 'OFFLINE_ERR_RESOLVE', message: p.message });
   }
   // Workspace links and file: dependencies come with the project: counted, never a problem.
-  // Anything else a lockfile pins outside the registry would be fetched from the internet.
+  // A GitHub dependency pinned to a commit is mirrored as the tarball its client fetches; anything
+  // else a lockfile pins outside the registry would be fetched from the internet: a failure.
+  const downloads: DownloadItem[] = [];
+  let present = 0;
   let local = 0;
+  const github = await readGitHubIndex(ctx.dir);
+  const gitFetches = new Map<string, Fetched>();
+  const seenCommits = new Set<string>();
+  let commits = 0;
   for (const u of dedupeUnmirrorable(unmirrorable)) {
-    if (u.kind === 'file' || u.kind === 'link' || u.kind === 'workspace') local++;
-    else failures.push({ ecosystem: 'npm', item: `${u.name} (${u.spec})`, code: 'OFFLINE_ERR_RESOLVE', message: `${u.source}: a ${u.kind === 'remote-tarball' ? 'tarball URL' : u.kind} dependency, which offline cannot mirror yet: the install would fetch it from the internet` });
+    if (u.kind === 'file' || u.kind === 'link' || u.kind === 'workspace') {
+      local++;
+      continue;
+    }
+    const commit = u.kind === 'git' ? githubCommit(u.spec) : undefined;
+    if (!commit) {
+      const why = u.kind === 'git' ? `a git dependency offline cannot mirror: ${whyNotMirrorable(u.spec)}` : `a ${u.kind === 'remote-tarball' ? 'tarball URL' : u.kind} dependency, which offline cannot mirror yet`;
+      failures.push({ ecosystem: 'npm', item: `${u.name} (${u.spec})`, code: 'OFFLINE_ERR_RESOLVE', message: `${u.source}: ${why}: the install would fetch it from the internet` });
+      continue;
+    }
+    const dest = tarballPath(ctx.dir, commit);
+    if (seenCommits.has(dest)) continue;
+    seenCommits.add(dest);
+    commits++;
+    if (await isPublished(ctx.dir, github, commit, ctx.verifyPresent !== false)) {
+      present++;
+      continue;
+    }
+    // Fetched again after damage: verified against the digest it was first published with.
+    const integrity = github[tarballKey(commit)]?.integrity;
+    gitFetches.set(dest, { commit, name: u.name, path: dest, ...(integrity ? { integrity } : {}) });
+    downloads.push({ url: tarballUrl(ctx.config.npm.github, commit), dest, label: `${u.name} (github:${commit.owner}/${commit.repo}#${commit.commit.slice(0, 7)})`, ...(integrity ? { integrity } : {}) });
   }
   if (local > 0) notes.push({ ecosystem: 'npm', message: `${local} workspace or local file: ${local === 1 ? 'dependency comes' : 'dependencies come'} with the project (nothing to mirror)` });
 
   const unique = dedupe(wanted);
-  const downloads: DownloadItem[] = [];
-  let present = 0;
   const isMirrored = mirroredChecker(ctx.dir, ctx.verifyPresent !== false);
   await Promise.all(unique.map(async (w) => {
     if (await isMirrored(w)) {
@@ -75,8 +101,8 @@ export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
     present,
     failures,
     notes,
-    summary: { packages: names.size, versions: unique.length },
-    commit: (outcomes) => commitNpm({ dir: ctx.dir, upstream, fetched, outcomes }),
+    summary: { packages: names.size, versions: unique.length, ...(commits > 0 ? { 'GitHub commits': commits } : {}) },
+    commit: (outcomes) => commitNpm({ dir: ctx.dir, upstream, fetched, outcomes, github: gitFetches }),
   };
 }
 
