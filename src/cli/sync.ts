@@ -56,7 +56,7 @@ export function formatReport(report: SyncReport): string {
   if (report.failures.length > 0) {
     lines.push(`${plural(report.failures.length, 'failure')}:`);
     for (const f of report.failures) {
-      const where = f.url ? ` (${f.url})` : '';
+      const where = f.url && !f.message.includes(f.url) ? ` (${f.url})` : '';
       lines.push(`  ${f.ecosystem} ${f.item}: ${f.message}${where}`);
     }
   }

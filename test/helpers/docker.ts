@@ -8,12 +8,15 @@ import { createReadStream } from 'node:fs';
 import { access, chmod, copyFile, cp, mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from './run.ts';
 import type { RunOptions, RunResult } from './run.ts';
 
 const BUSYBOX = '/bin/busybox';
 /** Bump when the rootfs recipe changes, so images built by the old one are not reused. */
-const RECIPE = 'offline-test-image/1';
+const RECIPE = 'offline-test-image/2';
+/** yarn 1, which official node images carry at /usr/local/bin/yarn (this project's devDependency). */
+const YARN1 = fileURLToPath(new URL('../../node_modules/yarn1/', import.meta.url));
 const HASH_LABEL = 'offline.test.hash';
 
 let dockerProbe: Promise<string | undefined> | undefined;
@@ -111,6 +114,7 @@ async function imageInputs(): Promise<ImageInputs> {
   const hash = createHash('sha256').update(RECIPE);
   for (const file of [BUSYBOX, node, ...libs]) hash.update(`${file}\0${await sha256File(file)}\0`);
   hash.update(`${npm}\0`).update(await readFile(join(npm, 'package.json')));
+  hash.update(await readFile(join(YARN1, 'package.json')));
   return { node, libs, npm, hash: hash.digest('hex') };
 }
 
@@ -140,6 +144,8 @@ async function assembleRootfs(root: string, inputs: ImageInputs): Promise<void> 
     const wrapper = join(root, 'usr/local/bin', cmd);
     await writeFile(wrapper, `#!/bin/sh\nexec node /usr/local/lib/node_modules/npm/bin/${cli} "$@"\n`, { mode: 0o755 });
   }
+  await cp(YARN1, join(root, 'usr/local/lib/node_modules/yarn'), { recursive: true, verbatimSymlinks: true });
+  await writeFile(join(root, 'usr/local/bin/yarn'), '#!/bin/sh\nexec node /usr/local/lib/node_modules/yarn/bin/yarn.js "$@"\n', { mode: 0o755 });
 
   // Docker bind-mounts /etc/hosts, /etc/hostname and /etc/resolv.conf itself.
   await writeFile(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');

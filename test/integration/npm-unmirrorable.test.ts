@@ -1,7 +1,9 @@
 /**
- * What a lockfile pins outside the registry: a git dependency fails the sync (the install would
- * fetch it from the internet) while everything else is still mirrored; a workspace link is counted
- * in one note. `check` says the lockfile is not ready, naming the git entry's line.
+ * What a lockfile pins outside the registry and offline cannot mirror: a git dependency on a host
+ * other than GitHub fails the sync (the install would clone it from the internet) while everything
+ * else is still mirrored; a workspace link is counted in one note. `check` says the lockfile is not
+ * ready, naming the git entry's line. (GitHub commits are mirrored: github-deps.test.ts.) The git
+ * host is never contacted: nothing offline could fetch from it is planned.
  */
 import assert from 'node:assert/strict';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
@@ -27,7 +29,7 @@ before(async () => {
     packages: {
       '': { name: 'app', workspaces: ['packages/a'] },
       'node_modules/multi-ver': { version: '1.1.0', resolved: `${npm.url}/multi-ver/-/multi-ver-1.1.0.tgz` },
-      'node_modules/gitdep': { version: '0.3.0', resolved: `git+ssh://git@github.com/org/gitdep.git#${COMMIT}` },
+      'node_modules/gitdep': { version: '0.3.0', resolved: `git+ssh://git@git.example.org/org/gitdep.git#${COMMIT}` },
       'node_modules/a': { resolved: 'packages/a', link: true },
       'packages/a': { name: 'a', version: '1.0.0' },
     },
@@ -46,7 +48,7 @@ test('sync fails on the git dependency, naming it and its entry, mirrors the res
   const r = await offline(['sync', '-c', config]);
   assert.equal(r.code, 1, r.stdout + r.stderr);
   const out = r.stdout + r.stderr;
-  assert.match(out, new RegExp(`gitdep \\(git\\+ssh://git@github\\.com/org/gitdep\\.git#${COMMIT}\\): \\S*package-lock\\.json: packages\\["node_modules/gitdep"\\]: a git dependency, which offline cannot mirror yet`));
+  assert.match(out, new RegExp(`gitdep \\(git\\+ssh://git@git\\.example\\.org/org/gitdep\\.git#${COMMIT}\\): \\S*package-lock\\.json: packages\\["node_modules/gitdep"\\]: a git dependency offline cannot mirror: only GitHub dependencies pinned to a commit are mirrored`));
   assert.match(out, /note: npm: 1 workspace or local file: dependency comes with the project/);
   assert.doesNotMatch(out, /packages\/a.*link/);
   const stored = await readdir(join(work, 'mirrors', 'npm'), { recursive: true });
@@ -58,7 +60,7 @@ test('check: not ready, the git entry named with its line', async () => {
   closed = true;
   const r = await offline(['check', '-c', config]);
   assert.equal(r.code, 1, r.stdout + r.stderr);
-  assert.match(r.stdout, /app\/package-lock\.json \(npm\): not ready: \S*app\/package-lock\.json:18: gitdep \(git\+ssh:\/\/\S+\) is a git dependency; no mirror serves it yet/);
+  assert.match(r.stdout, /app\/package-lock\.json \(npm\): not ready: \S*app\/package-lock\.json:18: gitdep \(git\+ssh:\/\/\S+\) is a git dependency offline cannot mirror: only GitHub dependencies/);
   assert.match(r.stdout, new RegExp(`not ready: 1 package is fetched from ${npm.url}/ as written \\(first: \\S*app/package-lock\\.json:14 packages\\["node_modules/multi-ver"\\]\\); npm rewrites only registry\\.npmjs\\.org`), 'the fixture registry\'s URL is not the mirror\'s');
   assert.equal(r.stdout.split('\n').filter((l) => l.includes('gitdep')).length, 1, 'the git dependency is said once');
   assert.match(r.stdout, /^not ready: 1 lockfile would not install as written$/m);

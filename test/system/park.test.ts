@@ -8,6 +8,10 @@
  * step and a running service reach a mirror port and nothing else (the bridge's gateway, a host
  * port that is not a mirror, a namespace playing the internet). `offline down` gives the daemon its
  * own `node:22` back, removes the images offline loaded, and leaves iptables and links as they were.
+ * Two more services install what real projects' lockfiles name: a yarn 1 lockfile whose `resolved`
+ * URLs all say https://registry.yarnpkg.com/, and an npm lockfile with a GitHub git dependency
+ * (served by a local server playing codeload.github.com from a git repository made here) — both
+ * unchanged, from the mirror, over the https offline answers for those names on the isolated network.
  * Docker Hub's hosts point at 127.0.0.1 for the duration, so no pull could ever leave the machine.
  */
 import assert from 'node:assert/strict';
@@ -21,6 +25,7 @@ import { dockerMissing, ensureTestImage, removeNetwork } from '../helpers/docker
 import { startInternet, type Internet } from '../helpers/internet.ts';
 import { makeTree, rootDependencies, startRegistry as startNpmRegistry, type FixtureRegistry } from '../helpers/npm-fixtures.ts';
 import { makeProjects } from '../helpers/npm-projects.ts';
+import { makeGitRepo, startCodeload, type GitRepo } from '../helpers/github-fixture.ts';
 import { startRegistry, type Registry } from '../helpers/oci-registry.ts';
 import { offline } from '../helpers/offline-cli.ts';
 import { makeRepos, startMirrorServer, type MirrorServer } from '../helpers/pacman-fixtures.ts';
@@ -38,7 +43,7 @@ const PORTS = { npm: 24883, pypi: 23151, pacman: 29139, docker: 25010 };
 const HUB_HOSTS = ['registry-1.docker.io', 'index.docker.io', 'auth.docker.io', 'production.cloudflare.docker.com'];
 const BASES = ['node:22', 'python:3.11', 'archlinux:latest'];
 const PROJECT = 'offline-park-shop';
-const BUILT = ['web', 'api', 'tools', 'probe'].map((s) => `${PROJECT}-${s}`);
+const BUILT = ['web', 'api', 'tools', 'probe', 'legacy', 'gitdep'].map((s) => `${PROJECT}-${s}`);
 
 let work: string;
 let config: string;
@@ -50,6 +55,8 @@ let upstreams: Array<{ close(): Promise<void> }> = [];
 let initial: Snapshot;
 let ownNode: string;
 let composeText: string;
+let yarnLock: string;
+let gitLock: string;
 
 type Snapshot = { filter: string; nat: string; links: string };
 
@@ -81,8 +88,8 @@ function probeScript(urls: string[]): string {
 `;
 }
 
-/** Writes the user's project: compose.yaml with a network of its own (which must not be used), four services. */
-async function writeShop(dir: string, npmProject: string, urls: string[]): Promise<void> {
+/** Writes the user's project: compose.yaml with a network of its own (which must not be used), six services. */
+async function writeShop(dir: string, npmProject: string, yarnProject: string, registry: string, lib: GitRepo, urls: string[]): Promise<void> {
   const write = async (path: string, text: string) => {
     await mkdir(join(dir, path, '..'), { recursive: true });
     await writeFile(join(dir, path), text);
@@ -94,6 +101,8 @@ async function writeShop(dir: string, npmProject: string, urls: string[]): Promi
       api: { build: { context: './api' } },
       tools: { build: './tools', network_mode: 'bridge' },
       probe: { build: './probe', networks: ['front'] },
+      legacy: { build: './legacy' },
+      gitdep: { build: './gitdep' },
     },
     networks: { front: {} },
   });
@@ -107,6 +116,29 @@ async function writeShop(dir: string, npmProject: string, urls: string[]): Promi
 for (const d of deps) require('node:fs').statSync('node_modules/' + d + '/package.json');
 console.log('web: ' + deps.length + ' dependencies installed');
 `);
+  // yarn 1 as real projects have it: every resolved URL on registry.yarnpkg.com.
+  yarnLock = (await readFile(join(yarnProject, 'yarn.lock'), 'utf8')).replaceAll(`${registry}/`, 'https://registry.yarnpkg.com/');
+  assert.ok(!yarnLock.includes(registry) && yarnLock.includes('resolved "https://registry.yarnpkg.com/'), 'the yarn.lock names registry.yarnpkg.com only');
+  await write('legacy/package.json', await readFile(join(yarnProject, 'package.json'), 'utf8'));
+  await write('legacy/yarn.lock', yarnLock);
+  await write('legacy/check.js', await readFile(join(dir, 'web/check.js'), 'utf8'));
+  await write('legacy/Dockerfile', [
+    'FROM node:22', 'WORKDIR /app', 'COPY package.json yarn.lock ./', 'RUN yarn install --frozen-lockfile --non-interactive --no-progress', 'COPY check.js ./', 'CMD ["node", "check.js"]', '',
+  ].join('\n'));
+  // npm with a GitHub dependency pinned to a commit, as npm writes it.
+  const spec = `github:${lib.owner}/${lib.repo}#${lib.commit}`;
+  await write('gitdep/package.json', JSON.stringify({ name: 'gitdep-app', version: '1.0.0', dependencies: { [lib.repo]: spec } }, null, 2));
+  gitLock = JSON.stringify({
+    name: 'gitdep-app', version: '1.0.0', lockfileVersion: 3, requires: true,
+    packages: {
+      '': { name: 'gitdep-app', version: '1.0.0', dependencies: { [lib.repo]: spec } },
+      [`node_modules/${lib.repo}`]: { version: '1.0.0', resolved: `git+ssh://git@github.com/${lib.owner}/${lib.repo}.git#${lib.commit}` },
+    },
+  }, null, 2);
+  await write('gitdep/package-lock.json', gitLock);
+  await write('gitdep/Dockerfile', [
+    'FROM node:22', 'WORKDIR /app', 'COPY package.json package-lock.json ./', 'RUN npm ci', `CMD ["node", "-e", "console.log(require('${lib.repo}'))"]`, '',
+  ].join('\n'));
   await write('api/requirements.txt', 'parkpkg==1.0\n');
   await write('api/Dockerfile', [
     'FROM python:3.11', 'COPY requirements.txt /app/', 'RUN pip install -r /app/requirements.txt',
@@ -136,6 +168,12 @@ before(async () => {
   const npm: FixtureRegistry = await startNpmRegistry(tree);
   upstreams.push(npm);
   const projects = await makeProjects(npm.url, join(work, 'npm-projects'), { dependencies: rootDependencies(tree) });
+  const lib = await makeGitRepo(join(work, 'git/park-lib'), 'offline-test', 'park-lib', {
+    'package.json': JSON.stringify({ name: 'park-lib', version: '1.0.0', main: 'index.js' }),
+    'index.js': 'module.exports = "gitdep: from a GitHub commit, through the mirror";\n',
+  });
+  const codeload = await startCodeload([lib]);
+  upstreams.push(codeload);
   const parkdep = await makeWheel({ name: 'parkdep', version: '1.2', files: { 'parkdep/__init__.py': 'MESSAGE = "and its dependency"\n' } });
   const parkpkg = await makeWheel({ name: 'parkpkg', version: '1.0', requiresDist: ['parkdep>=1'], files: { 'parkpkg/__init__.py': 'MESSAGE = "api: from the PyPI mirror"\n' } });
   const pypi: FixtureIndex = await startIndex([{ name: 'parkpkg', files: [parkpkg] }, { name: 'parkdep', files: [parkdep] }]);
@@ -158,14 +196,14 @@ before(async () => {
   }
 
   const hostPort = (hostService.address() as AddressInfo).port;
-  await writeShop(shop, projects['npm-v3'], [
-    `http://${NET.address}:${PORTS.npm}/`, `http://${GATEWAY}:${hostPort}/`, `http://${GATEWAY}:${PORTS.npm}/`,
+  await writeShop(shop, projects['npm-v3'], projects['yarn-classic'], npm.url, lib, [
+    `http://${NET.address}:${PORTS.npm}/`, 'https://registry.yarnpkg.com/', `http://${GATEWAY}:${hostPort}/`, `http://${GATEWAY}:${PORTS.npm}/`,
     `http://${NET.address}:${hostPort}/`, `http://${internet.address}:${internet.port}/`,
   ]);
   config = join(work, 'offline.yaml');
   await writeFile(config, stringify({
     data: './mirrors',
-    npm: { port: PORTS.npm, upstream: npm.url, lockfiles: ['shop/web/package-lock.json'] },
+    npm: { port: PORTS.npm, upstream: npm.url, github: codeload.url, lockfiles: ['shop/web/package-lock.json', 'shop/legacy/yarn.lock', 'shop/gitdep/package-lock.json'] },
     pypi: { port: PORTS.pypi, upstream: pypi.url, requirements: ['shop/api/requirements.txt'], python: ['3.11'], platforms: ['manylinux_2_17_x86_64'] },
     pacman: { port: PORTS.pacman, upstream: `${pacman.url}/$repo/os/$arch`, repos: ['core', 'extra'], arch: ['x86_64'], packages: ['app'] },
     docker: { port: PORTS.docker, images: BASES, platforms: ['linux/amd64'], registries: { 'docker.io': registry.url } },
@@ -173,6 +211,7 @@ before(async () => {
   }));
   const synced = await offline(['sync', '-c', config], { timeoutMs: 600_000 });
   assert.equal(synced.code, 0, synced.stdout + synced.stderr);
+  assert.deepEqual(codeload.requests, [`/offline-test/park-lib/tar.gz/${lib.commit}`], 'sync fetched the pinned commit from the codeload upstream');
 
   // In the park: no upstream, and the daemon has none of the base images — except its own,
   // different node:22, which offline must keep and put back.
@@ -209,6 +248,12 @@ test('up -d loads every base image from the Docker mirror under its own name, po
   assert.equal(inspect.Config.Labels['dev.offline.base'], 'python:3.11');
   assert.ok(inspect.Config.Env.includes(`PIP_INDEX_URL=http://${NET.address}:${PORTS.pypi}/simple/`), inspect.Config.Env.join('\n'));
   assert.ok(inspect.Config.Env.includes(`PIP_TRUSTED_HOST=${NET.address}`));
+  const node = JSON.parse(await ok('docker', ['image', 'inspect', 'node:22']))[0];
+  assert.ok(node.Config.Env.includes('NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/offline-mirror.crt'), node.Config.Env.join('\n'));
+  const ca = await ok('docker', ['run', '--rm', '--network', 'none', 'node:22', 'cat', '/usr/local/share/ca-certificates/offline-mirror.crt']);
+  assert.equal(ca, await readFile(join(work, 'mirrors/tls/ca.crt'), 'utf8'));
+  assert.match(upped.stdout, /on the isolated network only: https:\/\/\{registry\.npmjs\.org,registry\.yarnpkg\.com,codeload\.github\.com\}\/ answered on 10\.252\.9\.254:443/);
+  assert.doesNotMatch(await readFile('/etc/hosts', 'utf8'), /yarnpkg|codeload/, 'the host resolves none of the outside names to the mirror');
   const mirrorlist = await ok('docker', ['run', '--rm', '--network', 'none', 'archlinux:latest', 'cat', '/etc/pacman.d/mirrorlist']);
   assert.match(mirrorlist, new RegExp(`^Server = http://${NET.address.replace(/\./g, '\\.')}:${PORTS.pacman}/\\$repo/os/\\$arch$`, 'm'));
   const nodeList = await run('docker', ['run', '--rm', '--network', 'none', 'node:22', 'ls', '/etc/pacman.d']);
@@ -219,6 +264,15 @@ test('up -d loads every base image from the Docker mirror under its own name, po
   assert.match(again.stdout, /base images already loaded: node:22, python:3\.11, archlinux:latest/);
 });
 
+test('offline check: the yarn 1 and git lockfiles are ready in the park, and not on this machine, with the reason', async (t) => {
+  if (missing) return t.skip(missing);
+  const checked = await offline(['check', '-c', config], { timeoutMs: 300_000 });
+  assert.equal(checked.code, 0, checked.stdout + checked.stderr);
+  assert.match(checked.stdout, /shop\/legacy\/yarn\.lock \(yarn 1\): ready in park builds and containers on the isolated network/);
+  assert.match(checked.stdout, /shop\/legacy\/yarn\.lock \(yarn 1\): not on this machine: \d+ packages are fetched from https:\/\/registry\.yarnpkg\.com\/ as written/);
+  assert.match(checked.stdout, /shop\/gitdep\/package-lock\.json \(npm\): not on this machine: \S*shop\/gitdep\/package-lock\.json:\d+: park-lib is fetched from codeload\.github\.com/);
+});
+
 test('offline compose -- build builds every service of the unmodified project against the mirrors alone', async (t) => {
   if (missing) return t.skip(missing);
   const built = await offline(['compose', '-c', config, '--', 'build'], { cwd: shop, timeoutMs: 900_000 });
@@ -226,6 +280,9 @@ test('offline compose -- build builds every service of the unmodified project ag
   for (const image of BUILT) assert.ok(await imageId(image), `${image} was built`);
   const override = await readFile(join(shop, '.offline.compose.yaml'), 'utf8');
   assert.match(override, /networks: !override/);
+  assert.match(override, /extra_hosts:\n(\s+- "[^"]+"\n)*\s+- "registry\.yarnpkg\.com:10\.252\.9\.254"/);
+  assert.equal(await ok('docker', ['run', '--rm', '--network', 'none', `${PROJECT}-legacy`, 'cat', '/app/yarn.lock']), yarnLock, 'yarn 1 installed with the lockfile unchanged');
+  assert.equal(await ok('docker', ['run', '--rm', '--network', 'none', `${PROJECT}-gitdep`, 'cat', '/app/package-lock.json']), gitLock, 'npm ci installed with the lockfile unchanged');
   assert.equal(await readFile(join(shop, 'compose.yaml'), 'utf8'), composeText, 'the user\'s compose file is unchanged');
 });
 
@@ -233,6 +290,8 @@ test('offline compose -- run --rm runs each service', async (t) => {
   if (missing) return t.skip(missing);
   const expect: Record<string, RegExp> = {
     web: /^web: \d+ dependencies installed$/m,
+    legacy: /^web: \d+ dependencies installed$/m,
+    gitdep: /^gitdep: from a GitHub commit, through the mirror$/m,
     api: /^api: from the PyPI mirror and its dependency$/m,
     tools: /^app 1\.0-1$/m,
   };
@@ -255,6 +314,7 @@ test('a RUN step and a running service reach a mirror port and nothing else', as
   for (const [when, out] of [['RUN step', during.stdout], ['running service', running.stdout]] as const) {
     const seen = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, string>;
     assert.match(seen[mirror]!, /^\d{3}$/, `${when}: the npm mirror answers: ${seen[mirror]}`);
+    assert.match(seen['https://registry.yarnpkg.com/']!, /^\d{3}$/, `${when}: registry.yarnpkg.com is the mirror, over https offline's CA signed: ${seen['https://registry.yarnpkg.com/']}`);
     for (const url of closed) assert.match(seen[url]!, /^failed/, `${when}: ${url} must be unreachable: ${seen[url]}`);
   }
 });

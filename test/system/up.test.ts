@@ -128,7 +128,9 @@ test('up -d twice leaves one copy of each rule', async (t) => {
   const status = JSON.parse((await offline(['status', '-c', config, '--json'])).stdout);
   assert.equal(status.network.up, true);
   assert.ok(status.network.interface.addresses.includes(`${NET.address}/32`));
-  assert.equal(status.network.rules.length, 2 + Object.keys(PORTS).length);
+  // established, one per mirror port, https (443) for the outside names (docs/adr/0009), drop.
+  assert.equal(status.network.rules.length, 2 + Object.keys(PORTS).length + 1);
+  assert.ok(status.network.rules.some((r: string) => r.includes(`-d ${NET.address}/32 -p tcp -m tcp --dport 443 -j ACCEPT`)), status.network.rules.join('\n'));
   assert.ok(status.mirrors.every((m: { serving: boolean }) => m.serving));
 });
 
