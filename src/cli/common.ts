@@ -1,10 +1,12 @@
-import { loadConfig, type Config } from '../core/config.ts';
+import { loadConfig, withAllMirrors, type Config } from '../core/config.ts';
 import { isOfflineError } from '../core/errors.ts';
 
-export type CommonOptions = { config: string; json?: boolean };
+/** `all`: act on every mirror, not only those the config has a section for (serve, up, status). */
+export type CommonOptions = { config: string; json?: boolean; all?: boolean };
 
-export function loadFromOptions(opts: CommonOptions): Promise<Config> {
-  return loadConfig(opts.config);
+export async function loadFromOptions(opts: CommonOptions): Promise<Config> {
+  const config = await loadConfig(opts.config);
+  return opts.all ? withAllMirrors(config) : config;
 }
 
 /** Exit codes: 0 done, 1 done with failures, 2 bad config or input, 70 a bug, 130 interrupted. */

@@ -44,6 +44,7 @@ Config: offline.yaml in the current directory, or -c FILE, or $OFFLINE_CONFIG.`)
     .option('--retries <n>', 'retries on 429, 5xx, resets and stalls', integer(0), 4)
     .option('--timeout <seconds>', 'time limit for one file or document, retries included', integer(1), 600)
     .option('--stall <seconds>', 'an attempt that receives nothing for this long is a stall (retried)', integer(1), 30)
+    .option('-v, --verbose', 'list the entries behind each counted note (workspace links, skipped optional packages …)')
     .addHelpText('after', `
 Re-running downloads nothing new. An interrupted sync (Ctrl-C, kill -9, a lost network) keeps
 every verified file; run it again to finish. Exit status: 0 done, 1 some items failed (each is
@@ -58,7 +59,12 @@ Example:
     .description('serve the mirrors from disk in the foreground until Ctrl-C; changes no network settings')
     .addOption(config()).addOption(json())
     .option('--listen <address>', 'address to bind (default: listen, else network.address)')
+    .option('--all', 'every mirror, also those the config has no section for')
     .addHelpText('after', `
+Serves the mirrors the config has a section for (npm:, pypi:, pacman:, docker:); --all serves
+all four. Run as root, also answers registry.npmjs.org, registry.yarnpkg.com and
+codeload.github.com over https on port 443 (for containers on the isolated network; see offline up).
+
 Example, on loopback without the network wiring of \`offline up\`:
   offline serve --listen 127.0.0.1
   npm ci --registry http://127.0.0.1:4873/`)
@@ -69,13 +75,17 @@ Example, on loopback without the network wiring of \`offline up\`:
     .addOption(config()).addOption(json())
     .option('-d, --detach', 'return once every mirror answers; the mirrors keep serving in the background')
     .option('--dry-run', 'print the commands and rules; change nothing')
+    .option('--all', 'every mirror, also those the config has no section for')
     .addHelpText('after', `
 Needs root and a running Docker. Creates (unless present) the internal Docker network
 network.docker_network (network.subnet, bridge network.bridge, network.address reserved), the
 interface network.interface holding network.address on that bridge (a veth pair where the kernel
 has no dummy links), and a firewall chain that accepts only the mirror ports on that address and
-drops everything else from the bridge to this host. Containers on the network then reach the
-mirrors and nothing else:
+drops everything else from the bridge to this host; only the mirrors the config has a section for
+(--all: all four). registry.npmjs.org, registry.yarnpkg.com and codeload.github.com are answered
+there over https (port 443) for the lockfiles that name them; offline build and offline compose
+resolve those names to the mirror address in containers, never on this host. Containers on the
+network then reach the mirrors and nothing else:
   docker run --network no-internet … npm ci --registry http://10.1.1.254:4873/
 
 Examples:
@@ -146,7 +156,10 @@ Exit status: 0 ready, 1 something is missing or a lockfile would not install (ea
     .option('--address <address>', 'the address clients reach the mirrors on (default: listen, else network.address)')
     .option('--write <dir>', 'write the files into this directory instead of printing exports')
     .option('--build-args', 'print the settings a base image carries as docker build --build-arg words')
+    .option('--all', 'every mirror, also those the config has no section for')
     .addHelpText('after', `
+Only the mirrors the config has a section for are described (they are the ones served).
+
 Examples:
   eval "$(offline env)"                      # npm_config_registry, PIP_INDEX_URL, … for this shell
   docker build $(offline env --build-args) … # for a Dockerfile that declares them as ARG
@@ -178,8 +191,9 @@ Examples:
     });
 
   program.command('status')
-    .description('what is mirrored (counts, bytes, last sync) and which mirror ports answer')
+    .description('what is mirrored (counts, bytes, last sync) and which mirror ports answer, for the mirrors the config names')
     .addOption(config()).addOption(json())
+    .option('--all', 'every mirror, also those the config has no section for')
     .action(wrap(runStatus));
 
   return program;

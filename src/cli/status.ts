@@ -16,6 +16,7 @@ function formatStatus(r: StatusReport): string {
     const serving = m.serving === undefined ? 'not serving' : m.serving ? `serving on ${r.listen}:${m.port}` : `not serving on port ${m.port}`;
     lines.push(`${m.name}: ${counts}; last sync ${m.lastSync ?? 'never'}; ${serving}`);
   }
+  if (r.unconfigured.length > 0) lines.push(`not configured: ${r.unconfigured.join(', ')} (add a section to ${r.config} to mirror them; --all lists them)`);
   const n = r.network;
   if (!n) return `${[...lines, 'network: unknown (ip or docker cannot be run here)'].join('\n')}\n`;
   lines.push(`network: ${n.up ? 'up' : 'down'}; interface ${n.interface.name} ${n.interface.exists ? `(${n.interface.addresses.join(', ') || 'no address'}${n.interface.master ? `, on ${n.interface.master}` : ''})` : 'absent'}; ` +

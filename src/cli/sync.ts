@@ -4,7 +4,7 @@ import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
 import { formatBytes, formatDuration, plural } from './format.ts';
 import { renderProgress } from './progress-render.ts';
 
-export type SyncCliOptions = CommonOptions & { concurrency: number; perHost: number; retries: number; timeout: number; stall: number };
+export type SyncCliOptions = CommonOptions & { concurrency: number; perHost: number; retries: number; timeout: number; stall: number; verbose?: boolean };
 
 export async function runSync(opts: SyncCliOptions): Promise<number> {
   const config = await loadFromOptions(opts);
@@ -34,13 +34,16 @@ export async function runSync(opts: SyncCliOptions): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, { verbose: opts.verbose }));
   if (report.interrupted) return EXIT.interrupted;
   return report.ok ? EXIT.ok : EXIT.failures;
 }
 
-/** The end-of-sync summary a person reads: per mirror, then notes, then every failure. */
-export function formatReport(report: SyncReport): string {
+/**
+ * The end-of-sync summary a person reads: per mirror, then notes, then every failure. A note that
+ * counts entries lists them only with `verbose`.
+ */
+export function formatReport(report: SyncReport, opts: { verbose?: boolean } = {}): string {
   const lines: string[] = [];
   for (const e of report.ecosystems) {
     const named = Object.entries(e.summary).map(([k, v]) => `${v} ${v === 1 ? k.replace(/s$/, '') : k}`).join(', ');
@@ -52,7 +55,11 @@ export function formatReport(report: SyncReport): string {
       `${e.present} already mirrored, ${e.failed} failed`);
   }
   if (report.ecosystems.length === 0) lines.push('nothing to sync: the config names no lockfiles, packages or images');
-  for (const n of report.notes) lines.push(`note: ${n.ecosystem}: ${n.message}`);
+  for (const n of report.notes) {
+    const listed = opts.verbose ? (n.details ?? []) : [];
+    lines.push(`note: ${n.ecosystem}: ${n.message}${n.details?.length && !opts.verbose ? ' (--verbose lists them)' : ''}`);
+    for (const d of listed) lines.push(`  ${d}`);
+  }
   if (report.failures.length > 0) {
     lines.push(`${plural(report.failures.length, 'failure')}:`);
     for (const f of report.failures) {

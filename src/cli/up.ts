@@ -8,7 +8,7 @@ export type UpCliOptions = CommonOptions & { detach?: boolean; dryRun?: boolean 
 /** `offline up`: wire the network, then serve (foreground until Ctrl-C, or detached with -d). */
 export async function runUp(opts: UpCliOptions): Promise<number> {
   const config = await loadFromOptions(opts);
-  const report = await up({ config, detach: opts.detach, dryRun: opts.dryRun, cli: [process.execPath, ...process.execArgv, process.argv[1]!] });
+  const report = await up({ config, detach: opts.detach, dryRun: opts.dryRun, all: opts.all, cli: [process.execPath, ...process.execArgv, process.argv[1]!] });
   const { foreground, ...printable } = report;
   if (opts.json) process.stdout.write(`${JSON.stringify(printable, null, 2)}\n`);
   else if (report.dryRun) {

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { dataDirProblem } from './data-dir.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { configSchema, type RawConfig } from './config-schema.ts';
+import type { EcosystemName } from '../ecosystems/types.ts';
 
 export const DEFAULT_CONFIG_FILE = 'offline.yaml';
 
@@ -13,7 +14,19 @@ export type Config = RawConfig & {
   file: string;
   /** The address mirrors bind to: `listen`, else `network.address`. */
   listen: string;
+  /**
+   * The mirrors the file has a section for (`npm:`, `pypi:` …, or an environment override of one):
+   * the ones `serve`, `up` and `status` act on. `--all` makes it every mirror (`withAllMirrors`).
+   */
+  mirrors: EcosystemName[];
 };
+
+const SECTIONS: readonly EcosystemName[] = ['npm', 'pypi', 'pacman', 'docker'];
+
+/** The config acting on every mirror, configured or not (`--all`). */
+export function withAllMirrors(config: Config): Config {
+  return { ...config, mirrors: [...SECTIONS] };
+}
 
 /**
  * Environment overrides, applied after the file is read and before validation. This table is the
@@ -78,7 +91,8 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
   // Files are checked even when the shape is not valid, so every problem is reported at once.
   issues.push(...(await fileIssues(pathsOf(raw as Record<string, unknown>, file))));
   if (issues.length > 0 || !parsed.success) throw new ConfigError(file, issues);
-  return resolvePaths(parsed.data, file);
+  const sections = SECTIONS.filter((name) => (raw as Record<string, unknown>)[name] !== undefined);
+  return resolvePaths(parsed.data, file, sections);
 }
 
 function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): void {
@@ -99,11 +113,12 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv,
   }
 }
 
-function resolvePaths(raw: RawConfig, file: string): Config {
+function resolvePaths(raw: RawConfig, file: string, mirrors: EcosystemName[]): Config {
   const base = dirname(file);
   return {
     ...raw,
     file,
+    mirrors,
     data: resolve(base, raw.data),
     listen: raw.listen ?? raw.network.address,
     npm: { ...raw.npm, lockfiles: raw.npm.lockfiles.map((p) => resolve(base, p)) },

@@ -1,5 +1,5 @@
 import { IMAGE_CA_PATH } from './tls.ts';
-import { MIRRORS } from '../ecosystems/index.ts';
+import { servedMirrors } from '../ecosystems/index.ts';
 import type { ClientAddress, ClientFile, EcosystemName, ImageFile } from '../ecosystems/types.ts';
 import type { Config } from './config.ts';
 
@@ -21,7 +21,7 @@ export function clientAddress(address: string): ClientAddress {
  */
 export function clientEnv(config: Config, address = config.listen): ClientEnv {
   const at = clientAddress(address);
-  const described = MIRRORS.map((m) => [m.name, m.clients(config, at)] as const);
+  const described = servedMirrors(config).map((m) => [m.name, m.clients(config, at)] as const);
   return {
     address,
     urls: Object.fromEntries(described.map(([name, c]) => [name, c.url])) as Record<EcosystemName, string>,
@@ -37,7 +37,7 @@ export function clientEnv(config: Config, address = config.listen): ClientEnv {
  */
 export function imageSettings(config: Config, address: string, ca?: string): ImageSettings {
   const at = clientAddress(address);
-  const described = MIRRORS.map((m) => m.clients(config, at).image);
+  const described = servedMirrors(config).map((m) => m.clients(config, at).image);
   const env = Object.assign({}, ...described.map((d) => d.env)) as Record<string, string>;
   const files = described.flatMap((d) => d.files);
   if (ca) {

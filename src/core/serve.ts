@@ -1,6 +1,6 @@
 import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
-import { HTTPS_PORT, MIRRORS } from '../ecosystems/index.ts';
+import { HTTPS_PORT, MIRRORS, servedMirrors } from '../ecosystems/index.ts';
 import type { RunningMirror } from '../ecosystems/types.ts';
 import type { Config } from './config.ts';
 import { ServeError } from './errors.ts';
@@ -27,7 +27,7 @@ export type Serving = {
 };
 
 /**
- * Start every mirror in this process, bound to the mirror address, serving from disk only, and
+ * Start every mirror the config names (`servedMirrors`) in this process, bound to the mirror address, serving from disk only, and
  * the https listener answering the outside names the mirrors' clients fetch as written. If a
  * mirror cannot start, the ones already started are stopped and the error (a `ServeError` with
  * advice) is thrown; the https listener without the privilege for port 443 is a note (it matters
@@ -39,8 +39,12 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const mirrors: RunningMirror[] = [];
   const notes: string[] = [];
   let front: RunningFront | undefined;
+  const served = servedMirrors(config);
+  if (served.length === 0) {
+    throw new ServeError(`${config.file} names no mirror: add a section (${MIRRORS.map((m) => `${m.name}:`).join(', ')}) or serve every mirror with --all`);
+  }
   try {
-    for (const mirror of MIRRORS) {
+    for (const mirror of served) {
       const port = options.ports === 'ephemeral' ? 0 : mirror.port(config);
       mirrors.push(await mirror.serve({ config, dir: join(config.data, mirror.name), host, port }));
     }

@@ -1,7 +1,7 @@
 import { answers } from './listen.ts';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { MIRRORS, mirrorPorts } from '../ecosystems/index.ts';
+import { MIRRORS, mirrorPorts, servedMirrors } from '../ecosystems/index.ts';
 import type { MirrorStatus } from '../ecosystems/types.ts';
 import type { Config } from './config.ts';
 import { networkStatus, type NetworkStatus } from './network-status.ts';
@@ -14,6 +14,8 @@ export type StatusReport = {
   /** Whether the listen address is on this machine (it is not until `offline up`). */
   listenAddressPresent: boolean;
   mirrors: Array<MirrorStatus & { port: number; serving: boolean | undefined }>;
+  /** Mirrors the config has no section for: not served, not listed (`--all` lists them). */
+  unconfigured: string[];
   /** Undefined when the network tools (ip, docker) cannot be run here. */
   network: NetworkStatus | undefined;
 };
@@ -24,14 +26,15 @@ export type StatusReport = {
  */
 export async function status(config: Config): Promise<StatusReport> {
   const present = isLocalAddress(config.listen);
-  const mirrors = await Promise.all(MIRRORS.map(async (mirror) => {
+  const mirrors = await Promise.all(servedMirrors(config).map(async (mirror) => {
     const port = mirror.port(config);
     const s = await mirror.status(config, join(config.data, mirror.name));
     return { ...s, port, serving: present ? await answers(config.listen, port) : undefined };
   }));
   // A status is a glance: tools that do not answer within seconds count as unknown.
   const network = await networkStatus(config, createRunner(10_000), mirrorPorts(config)).catch(() => undefined);
-  return { config: config.file, data: config.data, listen: config.listen, listenAddressPresent: present, mirrors, network };
+  const unconfigured = MIRRORS.filter((m) => !config.mirrors.includes(m.name)).map((m) => m.name);
+  return { config: config.file, data: config.data, listen: config.listen, listenAddressPresent: present, mirrors, unconfigured, network };
 }
 
 export function isLocalAddress(address: string): boolean {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MIRRORS, mirrorPorts, outsideNames } from '../ecosystems/index.ts';
+import { mirrorPorts, outsideNames, servedMirrors } from '../ecosystems/index.ts';
 import { installBaseImages, type BaseImagesReport } from '../park/base-images.ts';
 import { planCommands, wire } from '../net/apply.ts';
 import { networkPlan, validateNetwork, type NetworkPlan } from '../net/plan.ts';
@@ -24,6 +24,8 @@ export type UpOptions = {
   /** argv that runs this CLI (`node …/main.js`), to start the detached mirrors. */
   cli?: string[];
   readyTimeoutMs?: number;
+  /** Serve every mirror, configured or not (`--all`); `config.mirrors` already says so. */
+  all?: boolean;
 };
 
 export type UpReport = {
@@ -69,7 +71,7 @@ export async function up(options: UpOptions): Promise<UpReport> {
   // Before the base images: they carry the CA of the certificate the outside names are answered with.
   if (plan.names.length > 0) await ensureServingCertificate(config.data, plan.names);
   const images = await installBaseImages(config, run, address);
-  const mirrors = MIRRORS.map((m) => ({ name: m.name, url: `http://${address}:${m.port(config)}/` }));
+  const mirrors = servedMirrors(config).map((m) => ({ name: m.name, url: `http://${address}:${m.port(config)}/` }));
   const state = (await readState(config.data))!;
   if (await isOurMirrors(state.mirrors)) {
     await waitForPorts(address, plan.ports, options.readyTimeoutMs ?? 30_000);
@@ -77,7 +79,7 @@ export async function up(options: UpOptions): Promise<UpReport> {
   }
   const log = join(config.data, 'offline-up.log');
   const cli = options.cli ?? [process.execPath, process.argv[1]!];
-  const args = [...cli.slice(1), 'serve', '-c', config.file, '--listen', address];
+  const args = [...cli.slice(1), 'serve', '-c', config.file, '--listen', address, ...(options.all ? ['--all'] : [])];
   const out = options.detach ? openSync(log, 'a') : undefined;
   const child = spawn(cli[0]!, args, { detached: Boolean(options.detach), stdio: out === undefined ? 'inherit' : ['ignore', out, out] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

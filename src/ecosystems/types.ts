@@ -18,8 +18,11 @@ export type Failure = {
   actual?: string;
 };
 
-/** Something worth telling that is not a failure: a git dependency no mirror can serve. */
-export type Note = { ecosystem: EcosystemName; message: string };
+/**
+ * Something worth telling that needs no action. Many alike are one note that counts them, with the
+ * entries in `details` (listed by `sync --verbose` and in `--json`), so they never bury a failure.
+ */
+export type Note = { ecosystem: EcosystemName; message: string; details?: string[] };
 
 export type SyncContext = {
   config: Config;

@@ -13,7 +13,7 @@ import { connect } from 'node:net';
 import { join, relative, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../src/core/config.ts';
+import { loadConfig, withAllMirrors } from '../../src/core/config.ts';
 import { serve, type Serving } from '../../src/core/serve.ts';
 import {
   hostileLockfile, hostileNpm, hostilePacman, hostilePoetryLock, hostilePypi, hostileRegistry, type Hostile,
@@ -205,7 +205,8 @@ describe('serving answers only from what each mirror published', () => {
     await writeFile(join(files, `${wheel}.partial`), SECRET);
     stray = `sha256:${sha256hex(SECRET)}`;
     await writeFile(join(data, 'docker', 'blobs', 'sha256', sha256hex(SECRET)), SECRET);
-    serving = await serve({ config: await loadConfig(file), host: '127.0.0.1', ports: 'ephemeral' });
+    // Every mirror, though this config names only pacman: the others serve what earlier syncs published.
+    serving = await serve({ config: withAllMirrors(await loadConfig(file)), host: '127.0.0.1', ports: 'ephemeral' });
   });
 
   after(() => serving?.close());

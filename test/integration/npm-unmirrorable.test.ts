@@ -49,8 +49,13 @@ test('sync fails on the git dependency, naming it and its entry, mirrors the res
   assert.equal(r.code, 1, r.stdout + r.stderr);
   const out = r.stdout + r.stderr;
   assert.match(out, new RegExp(`gitdep \\(git\\+ssh://git@git\\.example\\.org/org/gitdep\\.git#${COMMIT}\\): \\S*package-lock\\.json: packages\\["node_modules/gitdep"\\]: a git dependency offline cannot mirror: only GitHub dependencies pinned to a commit are mirrored`));
-  assert.match(out, /note: npm: 1 workspace or local file: dependency comes with the project/);
+  assert.match(out, /note: npm: 1 workspace or local file: dependency comes with the project \(nothing to mirror\) \(--verbose lists them\)/);
   assert.doesNotMatch(out, /packages\/a.*link/);
+  // --verbose lists the entry behind the count; --json always carries it.
+  const verbose = await offline(['sync', '-c', config, '--verbose']);
+  assert.match(verbose.stdout, /note: npm: 1 workspace or local file: dependency comes with the project \(nothing to mirror\)\n  \S*package-lock\.json: packages\["node_modules\/a"\]: a \(packages\/a\)\n/);
+  const json = JSON.parse((await offline(['sync', '-c', config, '--json'])).stdout);
+  assert.equal(json.notes.find((n: { message: string }) => n.message.includes('workspace')).details.length, 1);
   const stored = await readdir(join(work, 'mirrors', 'npm'), { recursive: true });
   assert.ok(stored.some((f) => f.endsWith('multi-ver-1.1.0.tgz')), 'the registry entry is mirrored all the same');
 });

@@ -3,7 +3,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig, parseConfig } from '../../src/core/config.ts';
+import { loadConfig, parseConfig, withAllMirrors } from '../../src/core/config.ts';
+import { imageSettings } from '../../src/core/env.ts';
+import { mirrorPorts, servedMirrors } from '../../src/ecosystems/index.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 
 test('defaults follow the brief and relative paths resolve against the config file', async () => {
@@ -107,4 +109,23 @@ test('addresses, subnets and sizes are checked for range, not only shape', async
   const ok = await parseConfig('limits: { document: 1GiB, unpacked: 300MB }\n', join(dir, 'offline.yaml'), {});
   assert.equal(ok.limits.document, 1024 ** 3);
   assert.equal(ok.limits.unpacked, 300_000_000);
+});
+
+test('the mirrors acted on are the sections the file has (an environment override adds one); --all is every mirror', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  const file = join(dir, 'offline.yaml');
+  const npmOnly = await parseConfig('npm: { port: 4873 }\n', file, {});
+  assert.deepEqual(npmOnly.mirrors, ['npm']);
+  assert.deepEqual(servedMirrors(npmOnly).map((m) => m.name), ['npm']);
+  // npm answers registry hosts and codeload over https on the isolated network: 443 beside 4873, nothing else.
+  assert.deepEqual(mirrorPorts(npmOnly), [4873, 443]);
+  const settings = imageSettings(npmOnly, '10.1.1.254');
+  assert.equal(settings.env.npm_config_registry, 'http://10.1.1.254:4873/');
+  assert.equal(settings.env.PIP_INDEX_URL, undefined, 'no base image is pointed at a mirror that is not served');
+  assert.ok(!settings.files.some((f) => f.path.includes('pacman')));
+
+  assert.deepEqual((await parseConfig('data: ./m\n', file, {})).mirrors, []);
+  assert.deepEqual((await parseConfig('pacman: {}\n', file, { OFFLINE_PYPI_PORT: '3142' })).mirrors, ['pypi', 'pacman']);
+  assert.deepEqual(withAllMirrors(npmOnly).mirrors, ['npm', 'pypi', 'pacman', 'docker']);
+  assert.deepEqual(mirrorPorts(withAllMirrors(npmOnly)), [4873, 3141, 9129, 5000, 443]);
 });

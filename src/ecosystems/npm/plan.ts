@@ -45,23 +45,25 @@ export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
   const specs = await resolveSpecs(ctx.config.npm.packages, getPackument);
   wanted.push(...specs.wanted);
   unmirrorable.push(...specs.unmirrorable);
+  const skipped: string[] = [];
   for (const p of specs.problems) {
-    if (p.optional) notes.push({ ecosystem: 'npm', message: `${p.item}: optional dependency skipped: ${p.message}` });
+    if (p.optional) skipped.push(`${p.item}: ${p.message}`);
     else failures.push({ ecosystem: 'npm', item: p.item, code: 'OFFLINE_ERR_RESOLVE', message: p.message });
   }
+  if (skipped.length > 0) notes.push({ ecosystem: 'npm', message: `${skipped.length} optional ${skipped.length === 1 ? 'dependency' : 'dependencies'} skipped (not installable upstream; npm skips them too)`, details: skipped });
   // Workspace links and file: dependencies come with the project: counted, never a problem.
   // A GitHub dependency pinned to a commit is mirrored as the tarball its client fetches; anything
   // else a lockfile pins outside the registry would be fetched from the internet: a failure.
   const downloads: DownloadItem[] = [];
   let present = 0;
-  let local = 0;
+  const local: string[] = [];
   const github = await readGitHubIndex(ctx.dir);
   const gitFetches = new Map<string, Fetched>();
   const seenCommits = new Set<string>();
   let commits = 0;
   for (const u of dedupeUnmirrorable(unmirrorable)) {
     if (u.kind === 'file' || u.kind === 'link' || u.kind === 'workspace') {
-      local++;
+      local.push(`${u.source}: ${u.name} (${u.spec})`);
       continue;
     }
     const commit = u.kind === 'git' ? githubCommit(u.spec) : undefined;
@@ -83,7 +85,7 @@ export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
     gitFetches.set(dest, { commit, name: u.name, path: dest, ...(integrity ? { integrity } : {}) });
     downloads.push({ url: tarballUrl(ctx.config.npm.github, commit), dest, label: `${u.name} (github:${commit.owner}/${commit.repo}#${commit.commit.slice(0, 7)})`, ...(integrity ? { integrity } : {}) });
   }
-  if (local > 0) notes.push({ ecosystem: 'npm', message: `${local} workspace or local file: ${local === 1 ? 'dependency comes' : 'dependencies come'} with the project (nothing to mirror)` });
+  if (local.length > 0) notes.push({ ecosystem: 'npm', message: `${local.length} workspace or local file: ${local.length === 1 ? 'dependency comes' : 'dependencies come'} with the project (nothing to mirror)`, details: local });
 
   const unique = dedupe(wanted);
   const isMirrored = mirroredChecker(ctx.dir, ctx.verifyPresent !== false);
