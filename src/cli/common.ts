@@ -1,5 +1,5 @@
-import { loadConfig, withAllMirrors, type Config } from '../core/config.ts';
-import { isOfflineError } from '../core/errors.ts';
+import { loadConfig, withAllMirrors, type Config } from '../ecosystems/config.ts';
+import { isOfflineError } from '../foundation/errors.ts';
 
 /** `all`: act on every mirror, not only those the config has a section for (serve, up, status). */
 export type CommonOptions = { config: string; json?: boolean; all?: boolean };

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { defaultConfigPath } from '../core/config.ts';
+import { defaultConfig, defaultConfigPath } from '../ecosystems/config.ts';
+import { MIRRORS, outsideNames } from '../ecosystems/index.ts';
 import { EXIT, reportError } from './common.ts';
 import { runServe } from './serve.ts';
 import { runCheck } from './check.ts';
@@ -12,6 +13,8 @@ import { runSync } from './sync.ts';
 
 /** The `offline` command line: flags and printing only; the work is in src/core. */
 export function buildProgram(): Command {
+  const sections = MIRRORS.map((m) => `${m.name}:`).join(', ');
+  const outside = outsideNames(defaultConfig()).join(', ');
   const program = new Command('offline')
     .description('Pre-fetch npm, PyPI, pacman and Docker content while online; serve it to your containers offline.')
     .version('0.1.0')
@@ -61,9 +64,9 @@ Example:
     .option('--listen <address>', 'address to bind (default: listen, else network.address)')
     .option('--all', 'every mirror, also those the config has no section for')
     .addHelpText('after', `
-Serves the mirrors the config has a section for (npm:, pypi:, pacman:, docker:); --all serves
-all four. Run as root, also answers registry.npmjs.org, registry.yarnpkg.com and
-codeload.github.com over https on port 443 (for containers on the isolated network; see offline up).
+Serves the mirrors the config has a section for (${sections}); --all serves
+all of them. Run as root, also answers ${outside}
+over https on port 443 (for containers on the isolated network; see offline up).
 
 Example, on loopback without the network wiring of \`offline up\`:
   offline serve --listen 127.0.0.1
@@ -82,7 +85,7 @@ network.docker_network (network.subnet, bridge network.bridge, network.address r
 interface network.interface holding network.address on that bridge (a veth pair where the kernel
 has no dummy links), and a firewall chain that accepts only the mirror ports on that address and
 drops everything else from the bridge to this host; only the mirrors the config has a section for
-(--all: all four). registry.npmjs.org, registry.yarnpkg.com and codeload.github.com are answered
+(--all: every mirror). ${outside} are answered
 there over https (port 443) for the lockfiles that name them; offline build and offline compose
 resolve those names to the mirror address in containers, never on this host. Containers on the
 network then reach the mirrors and nothing else:
@@ -140,7 +143,7 @@ Serves the mirrors on loopback and resolves every input against them, never an u
 no traffic off this machine and writes nothing. Every mirrored file is re-read against its digest
 (a truncated one is not ready; the next sync fetches it again) unless --quick.
 
-Each lockfile is also read as its own client installs it: npm rewrites registry.npmjs.org in
+Each lockfile is also read as its own client installs it: npm rewrites the public registry host in
 resolved URLs to the mirror, pnpm and yarn berry ask the registry they are configured with, yarn 1
 fetches resolved URLs as written. Entries fetched from a host the mirror does not answer for, git
 dependencies and tarball URLs are listed with the file and line; workspace and file: entries are

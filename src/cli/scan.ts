@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { defaultConfigPath, loadConfig, type Config } from '../core/config.ts';
+import { defaultConfigPath, loadConfig, type Config } from '../ecosystems/config.ts';
 import { scan, writeProposal, type ScanReport } from '../core/scan.ts';
 import { EXIT } from './common.ts';
 

@@ -3,8 +3,8 @@ import { MIRRORS } from '../ecosystems/index.ts';
 import type { CheckContext, CheckResult, EcosystemName, Failure, LockfileVerdict } from '../ecosystems/types.ts';
 import { createHttp } from '../engine/http.ts';
 import { createProgress } from '../engine/progress.ts';
-import type { Config } from './config.ts';
-import { describeError } from './errors.ts';
+import type { Config } from '../ecosystems/config.ts';
+import { describeError } from '../foundation/errors.ts';
 import { serve } from './serve.ts';
 
 export type CheckReport = { ok: boolean; ecosystems: Array<{ name: EcosystemName; checked: number; missing: number }>; missing: Failure[]; lockfiles: LockfileVerdict[] };

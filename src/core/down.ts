@@ -2,8 +2,8 @@ import { unwire } from '../net/apply.ts';
 import { restoreBaseImages } from '../park/base-images.ts';
 import { systemRunner, type Runner } from '../net/runner.ts';
 import { isAlive, isOurMirrors, readState } from '../net/state.ts';
-import type { Config } from './config.ts';
-import { NetworkError } from './errors.ts';
+import type { Config } from '../ecosystems/config.ts';
+import { NetworkError } from '../foundation/errors.ts';
 import { planFor } from './up.ts';
 
 export type DownReport = { steps: string[]; stopped?: number };

@@ -1,7 +1,7 @@
-import { IMAGE_CA_PATH } from './tls.ts';
+import { IMAGE_CA_PATH } from '../foundation/tls.ts';
 import { servedMirrors } from '../ecosystems/index.ts';
 import type { ClientAddress, ClientFile, EcosystemName, ImageFile } from '../ecosystems/types.ts';
-import type { Config } from './config.ts';
+import type { Config } from '../ecosystems/config.ts';
 
 export type { ClientFile } from '../ecosystems/types.ts';
 

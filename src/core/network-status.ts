@@ -3,7 +3,7 @@ import { linkExists } from '../net/links.ts';
 import { networkPlan } from '../net/plan.ts';
 import type { Runner } from '../net/runner.ts';
 import { isOurMirrors, readState } from '../net/state.ts';
-import type { Config } from './config.ts';
+import type { Config } from '../ecosystems/config.ts';
 
 export type NetworkStatus = {
   /** Whether `offline up` has wired this config (its state file exists). */

@@ -1,10 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { Document, isSeq, parse as parseYaml, parseDocument } from 'yaml';
-import { writeFileAtomic } from '../engine/atomic.ts';
+import { writeFileAtomic } from '../foundation/atomic.ts';
 import { MIRRORS } from '../ecosystems/index.ts';
-import type { Config } from './config.ts';
-import { scanDockerfile } from './dockerfile.ts';
+import type { Config } from '../ecosystems/config.ts';
+import { scanDockerfile } from '../park/dockerfile.ts';
 
 /** Config lists by section and key, as offline.yaml has them: `{ npm: { lockfiles: […], packages: […] }, … }`. */
 export type Proposal = Record<string, Record<string, string[]>>;

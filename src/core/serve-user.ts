@@ -6,9 +6,9 @@
  */
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Config } from './config.ts';
+import type { Config } from '../ecosystems/config.ts';
 import { MIRRORS } from '../ecosystems/index.ts';
-import { ServeError } from './errors.ts';
+import { ServeError } from '../foundation/errors.ts';
 
 export type ServeUser = { name: string; uid: number; gid: number };
 

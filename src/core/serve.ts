@@ -2,10 +2,10 @@ import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
 import { HTTPS_PORT, MIRRORS, servedMirrors } from '../ecosystems/index.ts';
 import type { RunningMirror } from '../ecosystems/types.ts';
-import type { Config } from './config.ts';
-import { ServeError } from './errors.ts';
-import { startNamedFront, type RunningFront } from './http-server.ts';
-import { ensureServingCertificate } from './tls.ts';
+import type { Config } from '../ecosystems/config.ts';
+import { ServeError } from '../foundation/errors.ts';
+import { startNamedFront, type RunningFront } from '../foundation/http-server.ts';
+import { ensureServingCertificate } from '../foundation/tls.ts';
 
 export type ServeOptions = {
   config: Config;

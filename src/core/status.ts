@@ -1,10 +1,11 @@
-import { answers } from './listen.ts';
+import { answers } from '../foundation/listen.ts';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { MIRRORS, mirrorPorts, servedMirrors } from '../ecosystems/index.ts';
 import type { MirrorStatus } from '../ecosystems/types.ts';
-import type { Config } from './config.ts';
+import type { Config } from '../ecosystems/config.ts';
 import { networkStatus, type NetworkStatus } from './network-status.ts';
+import { readSyncRecord } from '../engine/sync-record.ts';
 import { createRunner } from '../net/runner.ts';
 
 export type StatusReport = {
@@ -13,7 +14,7 @@ export type StatusReport = {
   listen: string;
   /** Whether the listen address is on this machine (it is not until `offline up`). */
   listenAddressPresent: boolean;
-  mirrors: Array<MirrorStatus & { port: number; serving: boolean | undefined }>;
+  mirrors: Array<MirrorStatus & { port: number; lastSync: string | undefined; serving: boolean | undefined }>;
   /** Mirrors the config has no section for: not served, not listed (`--all` lists them). */
   unconfigured: string[];
   /** Undefined when the network tools (ip, docker) cannot be run here. */
@@ -28,8 +29,9 @@ export async function status(config: Config): Promise<StatusReport> {
   const present = isLocalAddress(config.listen);
   const mirrors = await Promise.all(servedMirrors(config).map(async (mirror) => {
     const port = mirror.port(config);
-    const s = await mirror.status(config, join(config.data, mirror.name));
-    return { ...s, port, serving: present ? await answers(config.listen, port) : undefined };
+    const dir = join(config.data, mirror.name);
+    const s = await mirror.status(config, dir);
+    return { ...s, port, lastSync: (await readSyncRecord(dir))?.lastSync, serving: present ? await answers(config.listen, port) : undefined };
   }));
   // A status is a glance: tools that do not answer within seconds count as unknown.
   const network = await networkStatus(config, createRunner(10_000), mirrorPorts(config)).catch(() => undefined);

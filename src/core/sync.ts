@@ -5,9 +5,10 @@ import type { DownloadOutcome, EcosystemName, Failure, Mirror, MirrorPlan, Note 
 import { download, type DownloadItem, type DownloadResult } from '../engine/download.ts';
 import { createHttp, type HttpOptions } from '../engine/http.ts';
 import { acquireLock } from '../engine/lock.ts';
+import { writeSyncRecord } from '../engine/sync-record.ts';
 import { createProgress, type Progress } from '../engine/progress.ts';
-import type { Config } from './config.ts';
-import { IntegrityError, describeError, isOfflineError } from './errors.ts';
+import type { Config } from '../ecosystems/config.ts';
+import { IntegrityError, describeError, isOfflineError } from '../foundation/errors.ts';
 
 export type SyncOptions = {
   config: Config;
@@ -71,12 +72,18 @@ export async function sync(options: SyncOptions): Promise<SyncReport> {
     for (const { mirror, plan } of plans) {
       const mine = outcomes.filter((o) => o.ecosystem === mirror.name);
       const failures = [...plan.failures, ...mine.flatMap((o) => (o.status === 'failed' ? [o.failure] : []))];
-      if (!options.signal?.aborted || mine.some((o) => o.status === 'downloaded')) {
-        failures.push(...(await plan.commit(mine).catch((err: unknown) => [internalFailure(mirror.name, 'commit', err)])));
-      }
+      const committed = !options.signal?.aborted || mine.some((o) => o.status === 'downloaded');
+      if (committed) failures.push(...(await plan.commit(mine).catch((err: unknown) => [internalFailure(mirror.name, 'commit', err)])));
       report.failures.push(...failures);
       report.notes.push(...plan.notes);
-      report.ecosystems.push(summarize(mirror.name, plan, mine, failures.length));
+      const summary = summarize(mirror.name, plan, mine, failures.length);
+      report.ecosystems.push(summary);
+      // The engine's record of the sync, the same for every mirror (status reads it).
+      if (committed) {
+        await writeSyncRecord(join(config.data, mirror.name), {
+          lastSync: new Date().toISOString(), ok: failures.length === 0, downloaded: summary.downloaded, bytes: summary.bytes, failed: failures.length,
+        }).catch(() => undefined);
+      }
     }
   } finally {
     await http.close().catch(() => undefined);

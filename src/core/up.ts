@@ -8,10 +8,10 @@ import { networkPlan, validateNetwork, type NetworkPlan } from '../net/plan.ts';
 import { preflight } from '../net/preflight.ts';
 import { systemRunner, type Runner } from '../net/runner.ts';
 import { isAlive, isOurMirrors, readState, startTicks, statePath, writeState } from '../net/state.ts';
-import type { Config } from './config.ts';
-import { ConfigError, NetworkError } from './errors.ts';
-import { answers } from './listen.ts';
-import { ensureServingCertificate } from './tls.ts';
+import type { Config } from '../ecosystems/config.ts';
+import { ConfigError, NetworkError } from '../foundation/errors.ts';
+import { answers } from '../foundation/listen.ts';
+import { ensureServingCertificate } from '../foundation/tls.ts';
 import { serveUser, trustProblems } from './serve-user.ts';
 
 export type UpOptions = {

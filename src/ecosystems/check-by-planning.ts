@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { Config } from '../core/config.ts';
+import type { Config } from './config.ts';
 import { fileMatches } from '../engine/digest.ts';
 import type { CheckContext, CheckResult, Failure, Mirror } from './types.ts';
 

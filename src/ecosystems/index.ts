@@ -3,7 +3,7 @@ import { npmMirror } from './npm/index.ts';
 import { pacmanMirror } from './pacman/index.ts';
 import { pypiMirror } from './pypi/index.ts';
 import type { Mirror } from './types.ts';
-import type { Config } from '../core/config.ts';
+import type { Config } from './config.ts';
 
 /** Every mirror offline has, in the order they sync and serve. The one place ecosystems are listed. */
 export const MIRRORS: readonly Mirror[] = [npmMirror, pypiMirror, pacmanMirror, dockerMirror];

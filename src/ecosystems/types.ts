@@ -1,10 +1,10 @@
 import type { RequestListener } from 'node:http';
-import type { Config } from '../core/config.ts';
+import type { Config, EcosystemName } from './config.ts';
 import type { DownloadItem } from '../engine/download.ts';
 import type { Http } from '../engine/http.ts';
 import type { Progress } from '../engine/progress.ts';
 
-export type EcosystemName = 'npm' | 'pypi' | 'pacman' | 'docker';
+export type { EcosystemName };
 
 /** Something a sync could not do, reported with every detail a user needs to act on it. */
 export type Failure = {
@@ -75,7 +75,6 @@ export type MirrorStatus = {
   name: EcosystemName;
   /** Ecosystem-specific counts: packages, versions, tarballs, bytes … */
   counts: Record<string, number>;
-  lastSync: string | undefined;
 };
 
 /** What `offline check` gets: the mirror already serving from disk on loopback at `servedUrl`. */

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import ssri from 'ssri';
-import { UnsafeInputError } from '../core/errors.ts';
+import { UnsafeInputError } from '../foundation/errors.ts';
 
 /**
  * Verifies bytes against a Subresource Integrity string (`sha512-…`, `sha256-…`, `sha1-…`,

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { request } from 'undici';
-import { IntegrityError, UpstreamError } from '../core/errors.ts';
+import { IntegrityError, UpstreamError } from '../foundation/errors.ts';
 import { createVerifier, fileMatches, type Verifier } from './digest.ts';
 import { RetryableStatus, type Http } from './http.ts';
 import { isRetryableStatus } from './retry.ts';

@@ -1,5 +1,5 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
-import { TimeLimitError, TooLargeError, UpstreamError, describeError } from '../core/errors.ts';
+import { TimeLimitError, TooLargeError, UpstreamError, describeError } from '../foundation/errors.ts';
 import { isRetryableError, isRetryableStatus, retryDelayMs, sleep } from './retry.ts';
 
 export type HttpOptions = {

@@ -2,8 +2,8 @@ import { hostname } from 'node:os';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { LockedError } from '../core/errors.ts';
-import { writeFileAtomic } from './atomic.ts';
+import { LockedError } from '../foundation/errors.ts';
+import { writeFileAtomic } from '../foundation/atomic.ts';
 
 /** Who holds the lock, for the message another sync prints. Informational: the lock is the db's. */
 export const LOCK_FILE = '.offline.lock';

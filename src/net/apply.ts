@@ -1,7 +1,7 @@
-import { NetworkError } from '../core/errors.ts';
+import { NetworkError } from '../foundation/errors.ts';
 import { formatIp, parseCidr } from './cidr.ts';
 import { deleteChain, deleteRule, ensureChain, ensureRule, ruleArgs } from './iptables.ts';
-import { networkSchema } from '../core/config-schema.ts';
+import { networkSchema } from '../foundation/config.ts';
 import { NETWORK_LABEL, networkIsOurs } from './docker.ts';
 import { configureLink, createLink, deleteLink, LINK_MARK, linkExists, linkIsOurs, linkKind, routeDevice } from './links.ts';
 import { dockerNetworkArgs, networkPlan, validateNetwork, type NetworkPlan } from './plan.ts';

@@ -1,4 +1,4 @@
-import { CommandError } from '../core/errors.ts';
+import { CommandError } from '../foundation/errors.ts';
 import type { NetworkPlan } from './plan.ts';
 import { must, type Runner } from './runner.ts';
 

@@ -1,5 +1,5 @@
-import type { Config } from '../core/config.ts';
-import type { ConfigIssue } from '../core/errors.ts';
+import type { NetworkConfig } from '../foundation/config.ts';
+import type { ConfigIssue } from '../foundation/errors.ts';
 import { broadcast, contains, firstHost, formatIp, parseCidr, parseIp } from './cidr.ts';
 import { NETWORK_LABEL } from './docker.ts';
 import type { Rule } from './iptables.ts';
@@ -30,7 +30,7 @@ export type NetworkPlan = {
  * container on an `--internal` network has no default route, so only an address inside the
  * network's subnet — on-link for the containers — can be reached.
  */
-export function validateNetwork(net: Config['network']): ConfigIssue[] {
+export function validateNetwork(net: NetworkConfig): ConfigIssue[] {
   const problems: ConfigIssue[] = [];
   const subnet = parseCidr(net.subnet);
   const address = parseIp(net.address);
@@ -58,7 +58,7 @@ export function chainName(bridge: string): string {
   return `OFFLINE-${bridge}`.slice(0, 28);
 }
 
-export function networkPlan(net: Config['network'], ports: number[], names: string[] = []): NetworkPlan {
+export function networkPlan(net: NetworkConfig, ports: number[], names: string[] = []): NetworkPlan {
   const subnet = parseCidr(net.subnet)!;
   const chain = chainName(net.bridge);
   const unique = [...new Set(ports)].sort((a, b) => a - b);

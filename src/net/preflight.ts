@@ -1,4 +1,4 @@
-import { NetworkError } from '../core/errors.ts';
+import { NetworkError } from '../foundation/errors.ts';
 import { contains, overlaps, parseCidr, parseIp } from './cidr.ts';
 import { dockerNetworks, dockerRunning } from './docker.ts';
 import { routes } from './links.ts';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { CommandError, TimeLimitError } from '../core/errors.ts';
+import { CommandError, TimeLimitError } from '../foundation/errors.ts';
 
 export type CommandResult = { code: number; stdout: string; stderr: string };
 

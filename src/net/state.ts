@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../engine/atomic.ts';
+import { writeFileAtomic } from '../foundation/atomic.ts';
 import type { LinkKind } from './links.ts';
 import type { NetworkPlan } from './plan.ts';
 

@@ -2,12 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../core/config.ts';
+import type { Config } from '../ecosystems/config.ts';
 import { imageSettings } from '../core/env.ts';
-import { readServingCa } from '../core/tls.ts';
-import { CommandError } from '../core/errors.ts';
-import { BASE_LABEL, deriveImage, MANIFEST_LABEL, mirroredImage, SETTINGS_LABEL, writeArchive } from '../ecosystems/docker/daemon-image.ts';
-import { parsePlatform, type Platform } from '../ecosystems/docker/media.ts';
+import { readServingCa } from '../foundation/tls.ts';
+import { CommandError } from '../foundation/errors.ts';
+import { BASE_LABEL, deriveImage, MANIFEST_LABEL, mirroredImage, parsePlatform, SETTINGS_LABEL, writeArchive, type Platform } from '../ecosystems/docker/index.ts';
 import { must, type Runner } from '../net/runner.ts';
 
 /** Where a daemon image offline replaced is kept until `offline down` puts it back. */

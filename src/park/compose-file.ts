@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { InputError } from '../core/errors.ts';
+import { InputError } from '../foundation/errors.ts';
 
 /** The part of `docker compose config --format json` offline reads. */
 export type ComposeModel = {

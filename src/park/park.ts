@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { Config } from '../core/config.ts';
-import { scanDockerfile, type DockerfileFindings } from '../core/dockerfile.ts';
-import { InputError, MissingError, NetworkError } from '../core/errors.ts';
-import { answers } from '../core/listen.ts';
-import { familiarName } from '../ecosystems/docker/daemon-image.ts';
+import type { Config } from '../ecosystems/config.ts';
+import { scanDockerfile, type DockerfileFindings } from './dockerfile.ts';
+import { InputError, MissingError, NetworkError } from '../foundation/errors.ts';
+import { answers } from '../foundation/listen.ts';
+import { familiarName, parseReference } from '../ecosystems/docker/index.ts';
 import { MIRRORS } from '../ecosystems/index.ts';
-import { parseReference } from '../ecosystems/docker/reference.ts';
 import { must, systemRunner, type Runner } from '../net/runner.ts';
 import { readState } from '../net/state.ts';
 import { isHostName } from '../net/plan.ts';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { request } from 'undici';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../src/core/config.ts';
+import { loadConfig } from '../../src/ecosystems/config.ts';
 import { serve } from '../../src/core/serve.ts';
 import { makeTree, startRegistry as startNpm } from '../helpers/npm-fixtures.ts';
 import { makeFixtureImages } from '../helpers/oci-images.ts';

@@ -104,7 +104,7 @@ test('the registry API: HEAD, Content-Type, Docker-Content-Digest, Range on blob
   const { file } = await config(dir, { images: IMAGES });
   assert.equal((await offline(['sync', '-c', file])).code, 0);
   const { serve } = await import('../../src/core/serve.ts');
-  const { loadConfig } = await import('../../src/core/config.ts');
+  const { loadConfig } = await import('../../src/ecosystems/config.ts');
   const serving = await serve({ config: await loadConfig(file), host: '127.0.0.1', ports: 'ephemeral' });
   try {
     const base = serving.mirrors.find((m) => m.name === 'docker')!.url.replace(/\/v2\/$/, '');

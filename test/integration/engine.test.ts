@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { IntegrityError, LockedError, TimeLimitError, TooLargeError, UpstreamError } from '../../src/core/errors.ts';
+import { IntegrityError, LockedError, TimeLimitError, TooLargeError, UpstreamError } from '../../src/foundation/errors.ts';
 import { download, PARTIAL_SUFFIX } from '../../src/engine/download.ts';
 import { createHttp } from '../../src/engine/http.ts';
 import { acquireLock, LOCK_FILE } from '../../src/engine/lock.ts';

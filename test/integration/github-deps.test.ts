@@ -12,7 +12,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../src/core/config.ts';
+import { loadConfig } from '../../src/ecosystems/config.ts';
 import { serve } from '../../src/core/serve.ts';
 import { makeGitRepo, startCodeload, type Codeload, type GitRepo } from '../helpers/github-fixture.ts';
 import { makeTree, startRegistry, type FixtureRegistry } from '../helpers/npm-fixtures.ts';

@@ -13,7 +13,7 @@ import { connect } from 'node:net';
 import { join, relative, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { loadConfig, withAllMirrors } from '../../src/core/config.ts';
+import { loadConfig, withAllMirrors } from '../../src/ecosystems/config.ts';
 import { serve, type Serving } from '../../src/core/serve.ts';
 import {
   hostileLockfile, hostileNpm, hostilePacman, hostilePoetryLock, hostilePypi, hostileRegistry, type Hostile,

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { loadConfig } from '../../src/core/config.ts';
+import { loadConfig } from '../../src/ecosystems/config.ts';
 import { serve } from '../../src/core/serve.ts';
 import { makeTree, rootDependencies, startRegistry, type FixtureRegistry } from '../helpers/npm-fixtures.ts';
 import { filesBelow, tarballs } from '../helpers/npm-mirror-files.ts';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { InputError } from '../../src/core/errors.ts';
+import { InputError } from '../../src/foundation/errors.ts';
 import { detectCompression, parseRepoDb, writeRepoDb } from '../../src/ecosystems/pacman/repo-db.ts';
 import type { PkgDesc } from '../../src/ecosystems/pacman/types.ts';
 import { repoAddEmbedsSignatures } from '../helpers/pacman-packages.ts';

@@ -11,7 +11,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../src/core/config.ts';
+import { loadConfig } from '../../src/ecosystems/config.ts';
 import { serve } from '../../src/core/serve.ts';
 import { installed, makeRepos, missingTool, pacmanEnv, pacmanRoot, pacmanShell, startMirrorServer, trustKey, type FixtureRepos, type MirrorServer } from '../helpers/pacman-fixtures.ts';
 import { CLI, offline, serveInBackground } from '../helpers/offline-cli.ts';

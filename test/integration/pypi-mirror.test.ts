@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../src/core/config.ts';
+import { loadConfig } from '../../src/ecosystems/config.ts';
 import { serve } from '../../src/core/serve.ts';
 import { buildTools, makeFixtureIndex, pipEnv, pythonVersion, sha256hex, startIndex, type FixtureIndex, type FixtureProject } from '../helpers/pypi-fixtures.ts';
 import { offline, serveInBackground } from '../helpers/offline-cli.ts';

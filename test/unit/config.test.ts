@@ -3,10 +3,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig, parseConfig, withAllMirrors } from '../../src/core/config.ts';
+import { loadConfig, parseConfig, withAllMirrors } from '../../src/ecosystems/config.ts';
 import { imageSettings } from '../../src/core/env.ts';
 import { mirrorPorts, servedMirrors } from '../../src/ecosystems/index.ts';
-import { ConfigError } from '../../src/core/errors.ts';
+import { ConfigError } from '../../src/foundation/errors.ts';
 
 test('defaults follow the brief and relative paths resolve against the config file', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cfg-'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseChallenge } from '../../src/ecosystems/docker/client.ts';
+import { parseChallenge } from '../../src/ecosystems/docker/upstream.ts';
 import { parseManifest, parsePlatform, platformMatches } from '../../src/ecosystems/docker/media.ts';
 import { formatReference, parseReference, registryUrl } from '../../src/ecosystems/docker/reference.ts';
 

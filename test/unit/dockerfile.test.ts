@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { scanDockerfile } from '../../src/core/dockerfile.ts';
+import { scanDockerfile } from '../../src/park/dockerfile.ts';
 
 test('FROM lines: ARG defaults substituted, stages and scratch skipped, platforms ignored', () => {
   const found = scanDockerfile([

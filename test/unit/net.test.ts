@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { NetworkError, TimeLimitError } from '../../src/core/errors.ts';
+import { NetworkError, TimeLimitError } from '../../src/foundation/errors.ts';
 import { planCommands, unwire, wire } from '../../src/net/apply.ts';
 import { chainName, networkPlan, validateNetwork } from '../../src/net/plan.ts';
 import { preflight } from '../../src/net/preflight.ts';

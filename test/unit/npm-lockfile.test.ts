@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../../src/core/errors.ts';
+import { InputError } from '../../src/foundation/errors.ts';
 import { parseLockfile, readLockfile } from '../../src/ecosystems/npm/lockfile.ts';
 import type { LockfileContents } from '../../src/ecosystems/npm/types.ts';
 

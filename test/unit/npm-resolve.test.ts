@@ -3,10 +3,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseConfig } from '../../src/core/config.ts';
+import { parseConfig } from '../../src/ecosystems/config.ts';
 import { resolveSpecs } from '../../src/ecosystems/npm/resolve.ts';
 import { resolveUpstream } from '../../src/ecosystems/npm/upstream.ts';
-import type { Manifest, Packument } from '../../src/ecosystems/npm/schema.ts';
+import type { Manifest, Packument } from '../../src/ecosystems/npm/packument.ts';
 
 type Deps = Partial<Pick<Manifest, 'dependencies' | 'optionalDependencies' | 'peerDependencies'>>;
 

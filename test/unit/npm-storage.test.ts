@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Packument } from '../../src/ecosystems/npm/schema.ts';
+import type { Packument } from '../../src/ecosystems/npm/packument.ts';
 import { mergePackument, tarballFilename } from '../../src/ecosystems/npm/storage.ts';
 
 function packument(name: string, versions: string[], tags: Record<string, string>): Packument {
@@ -41,7 +41,7 @@ test('a package with no tarball on disk has no packument', () => {
 });
 
 test('regression: old manifests with `dependencies: []` (mime 1.x) are usable, not dropped', async () => {
-  const { readPackument } = await import('../../src/ecosystems/npm/schema.ts');
+  const { readPackument } = await import('../../src/ecosystems/npm/packument.ts');
   const read = readPackument({
     name: 'mime',
     'dist-tags': { latest: '1.2.3' },

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InputError } from '../../src/core/errors.ts';
+import { InputError } from '../../src/foundation/errors.ts';
 import { packageSatisfies, parseProvision, parseRelation, satisfies } from '../../src/ecosystems/pacman/relation.ts';
 import { vercmp } from '../../src/ecosystems/pacman/vercmp.ts';
 import type { Relation } from '../../src/ecosystems/pacman/types.ts';

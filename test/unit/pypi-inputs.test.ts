@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../../src/core/errors.ts';
+import { InputError } from '../../src/foundation/errors.ts';
 import { isLockfileName, parseLockedFile, readLockedFile } from '../../src/ecosystems/pypi/inputs.ts';
 import { parsePipfileLock } from '../../src/ecosystems/pypi/lockfile-pipfile.ts';
 import { parsePoetryLock } from '../../src/ecosystems/pypi/lockfile-poetry.ts';

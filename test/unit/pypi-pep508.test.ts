@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InputError } from '../../src/core/errors.ts';
+import { InputError } from '../../src/foundation/errors.ts';
 import { evaluateMarker, markerEnvironment, parseMarker } from '../../src/ecosystems/pypi/markers.ts';
 import { isValidName, normalizeName } from '../../src/ecosystems/pypi/names.ts';
 import { isValidSpecifier, parseRequirement } from '../../src/ecosystems/pypi/pep508.ts';

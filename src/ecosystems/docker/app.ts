@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type Koa from 'koa';
-import { createMirrorApp } from '../../core/http-server.ts';
-import { sendFile } from '../../core/send-file.ts';
+import { createMirrorApp } from '../../foundation/http-server.ts';
+import { sendFile } from '../../foundation/send-file.ts';
 import { isManifestType } from './media.ts';
 import { isDigest } from './names.ts';
-import { blobPath, readRepository, repositoryBlobs, servedManifest, type RepositoryIndex } from './store.ts';
+import { blobPath, readRepository, repositoryBlobs, servedManifest } from './store.ts';
+import type { RepositoryIndex } from './types.ts';
 
 const ROUTE = /^\/v2\/(.+)\/(manifests|blobs|tags)\/([^/]+)$/;
 

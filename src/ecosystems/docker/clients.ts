@@ -1,5 +1,5 @@
 import { stringify as toToml } from 'smol-toml';
-import type { Config } from '../../core/config.ts';
+import type { Config } from '../config.ts';
 import type { ClientAddress, MirrorClients } from '../types.ts';
 
 /**

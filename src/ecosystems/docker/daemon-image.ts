@@ -6,10 +6,11 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import type { ImageFile } from '../types.ts';
-import { formatPlatform, parseManifest, platformMatches, type Platform } from './media.ts';
+import { formatPlatform, parseManifest, platformMatches } from './media.ts';
 import { digestHex } from './names.ts';
-import { formatReference, parseReference, type ImageRef } from './reference.ts';
+import { formatReference, parseReference } from './reference.ts';
 import { blobPath, hasBlob, readRepository, servedManifest } from './store.ts';
+import type { ImageRef, Platform } from './types.ts';
 
 /** Labels that mark an image in the daemon as one offline put there (and for which settings). */
 export const BASE_LABEL = 'dev.offline.base';

@@ -18,3 +18,9 @@ export const dockerMirror: Mirror = {
   clients: dockerClients,
   check: (ctx) => checkDocker(ctx),
 };
+
+// What park builds use to hand mirrored images to the Docker daemon under their own names.
+export { BASE_LABEL, deriveImage, familiarName, MANIFEST_LABEL, mirroredImage, SETTINGS_LABEL, writeArchive } from './daemon-image.ts';
+export { parsePlatform } from './media.ts';
+export { parseReference } from './reference.ts';
+export type { Platform } from './types.ts';

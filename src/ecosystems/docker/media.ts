@@ -1,4 +1,5 @@
 import { isDigest } from './names.ts';
+import type { Descriptor, ParsedManifest, Platform } from './types.ts';
 
 /** The manifest media types of the OCI image spec and Docker's registry v2. */
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -8,11 +9,6 @@ export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+
 
 export const MANIFEST_ACCEPT = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST].join(', ');
 
-export type Descriptor = { mediaType?: string; digest: string; size?: number; urls?: string[]; platform?: Platform };
-export type Platform = { os: string; architecture: string; variant?: string };
-export type ParsedManifest =
-  | { kind: 'index'; mediaType: string; manifests: Descriptor[] }
-  | { kind: 'image'; mediaType: string; config: Descriptor; layers: Descriptor[] };
 
 const INDEX_TYPES: ReadonlySet<string> = new Set([OCI_INDEX, DOCKER_LIST]);
 const IMAGE_TYPES: ReadonlySet<string> = new Set([OCI_MANIFEST, DOCKER_MANIFEST]);

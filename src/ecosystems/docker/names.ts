@@ -3,7 +3,7 @@
  * digests, matched strictly (distribution/reference's grammar; sha256 digests only). Checked
  * before any of them touches the disk (see engine/contain.ts).
  */
-import { UnsafeInputError } from '../../core/errors.ts';
+import { UnsafeInputError } from '../../foundation/errors.ts';
 
 export const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 export const DIGEST = /^sha256:[a-f0-9]{64}$/;

@@ -1,15 +1,15 @@
 import { join } from 'node:path';
-import { describeError, isOfflineError } from '../../core/errors.ts';
-import { writeFileAtomic } from '../../engine/atomic.ts';
+import { describeError, isOfflineError } from '../../foundation/errors.ts';
+import { writeFileAtomic } from '../../foundation/atomic.ts';
 import { sriFromHex } from '../../engine/digest.ts';
 import type { DownloadItem } from '../../engine/download.ts';
 import type { Failure, MirrorPlan, Note, SyncContext } from '../types.ts';
-import { createRegistryClient, dockerCredentials, type RegistryClient } from './client.ts';
-import { formatPlatform, parseManifest, parsePlatform, platformMatches, type Descriptor, type Platform } from './media.ts';
-import { formatReference, parseReference, registryUrl, type ImageRef } from './reference.ts';
+import { createRegistryClient, dockerCredentials, type RegistryClient } from './upstream.ts';
+import { formatPlatform, parseManifest, parsePlatform, platformMatches } from './media.ts';
+import { formatReference, parseReference, registryUrl } from './reference.ts';
 import { blobPath, hasBlob, readRepository, writeRepository } from './store.ts';
+import type { Descriptor, ImageRef, Platform } from './types.ts';
 
-export const STATE_FILE = 'state.json';
 
 type StoredManifest = { digest: string; mediaType: string; bytes: Buffer; platform?: string };
 type ImagePlan = { ref: ImageRef; source: string; manifests: StoredManifest[]; blobs: Descriptor[] };
@@ -131,6 +131,5 @@ async function commitDocker(dir: string, images: ImagePlan[]): Promise<Failure[]
     if (tag) index.tags[tag] = image.manifests[0]!.digest;
     await writeRepository(dir, index);
   }
-  await writeFileAtomic(join(dir, STATE_FILE), JSON.stringify({ lastSync: new Date().toISOString() }, null, 2));
   return failures;
 }

@@ -1,15 +1,7 @@
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import { COMPONENT, DIGEST, isRegistryHost } from './names.ts';
+import type { ImageRef } from './types.ts';
 
-/** An image reference resolved the way docker resolves it. */
-export type ImageRef = {
-  /** Registry host, `docker.io` for Docker Hub. */
-  registry: string;
-  /** Repository path on that registry; official Docker Hub images carry `library/`. */
-  repository: string;
-  tag?: string;
-  digest?: string;
-};
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 

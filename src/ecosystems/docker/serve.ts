@@ -1,4 +1,4 @@
-import { startMirrorServer } from '../../core/http-server.ts';
+import { startMirrorServer } from '../../foundation/http-server.ts';
 import type { RunningMirror, ServeContext } from '../types.ts';
 import { createDockerApp } from './app.ts';
 

@@ -1,10 +1,9 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MirrorStatus } from '../types.ts';
-import { STATE_FILE } from './plan.ts';
 import { listRepositories } from './store.ts';
 
-/** Images (tags), repositories, platforms, blobs and bytes in the store, and the last sync. */
+/** Images (tags), repositories, platforms, blobs and bytes in the store. */
 export async function statusDocker(dir: string): Promise<MirrorStatus & { images: string[]; platforms: string[] }> {
   const repos = await listRepositories(dir);
   const images = repos.flatMap((r) => Object.keys(r.tags).map((t) => `${r.registry}/${r.repository}:${t}`)).sort();
@@ -17,6 +16,5 @@ export async function statusDocker(dir: string): Promise<MirrorStatus & { images
     blobs++;
     bytes += (await stat(join(root, name)).catch(() => undefined))?.size ?? 0;
   }
-  const state = await readFile(join(dir, STATE_FILE), 'utf8').then((t) => JSON.parse(t) as { lastSync: string }).catch(() => undefined);
-  return { name: 'docker', counts: { images: images.length, repositories: repos.length, blobs, bytes }, lastSync: state?.lastSync, images, platforms };
+  return { name: 'docker', counts: { images: images.length, repositories: repos.length, blobs, bytes }, images, platforms };
 }

@@ -1,9 +1,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../engine/atomic.ts';
-import { containedPath } from '../../engine/contain.ts';
+import { writeFileAtomic } from '../../foundation/atomic.ts';
+import { containedPath } from '../../foundation/contain.ts';
 import { parseManifest } from './media.ts';
 import { digestHex, isDigest, repositorySegments } from './names.ts';
+import type { RepositoryIndex } from './types.ts';
 
 /**
  * The Docker mirror's content-addressed store (docs/adr/0006):
@@ -12,12 +13,6 @@ import { digestHex, isDigest, repositorySegments } from './names.ts';
  * A blob is shared by every image that uses it. A repository lists a manifest only once the
  * manifest and everything it references are in the store.
  */
-export type RepositoryIndex = {
-  registry: string;
-  repository: string;
-  tags: Record<string, string>;
-  manifests: Record<string, { mediaType: string; size: number; platform?: string }>;
-};
 
 /** Where a blob lives. @throws UnsafeInputError unless `digest` is `sha256:<64 lowercase hex>`. */
 export function blobPath(dir: string, digest: string): string {

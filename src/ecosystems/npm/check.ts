@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { readInput } from '../../core/read-input.ts';
+import { readInput } from '../../foundation/read-input.ts';
 import { dirname, join } from 'node:path';
 import { checkByPlanning } from '../check-by-planning.ts';
 import type { CheckContext, CheckResult, LockfileVerdict, Mirror } from '../types.ts';

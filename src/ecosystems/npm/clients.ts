@@ -1,4 +1,4 @@
-import type { Config } from '../../core/config.ts';
+import type { Config } from '../config.ts';
 import type { ClientAddress, MirrorClients } from '../types.ts';
 
 /**

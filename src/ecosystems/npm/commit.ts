@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { describeError } from '../../core/errors.ts';
-import { writeFileAtomic } from '../../engine/atomic.ts';
+import { describeError } from '../../foundation/errors.ts';
+import { writeFileAtomic } from '../../foundation/atomic.ts';
 import type { DownloadOutcome, Failure } from '../types.ts';
 import { publishGitHub, type Fetched } from './github.ts';
-import type { Packument } from './schema.ts';
+import type { Packument } from './packument.ts';
 import { mergePackument, presentFiles, readStoredPackument, writePackument } from './storage.ts';
 
 export type NpmState = { lastSync: string; upstream: string };
@@ -48,8 +48,6 @@ export async function commitNpm(input: CommitInput): Promise<Failure[]> {
       failures.push({ ecosystem: 'npm', item: name, code: 'OFFLINE_ERR_INTERNAL', message: `cannot write packument: ${describeError(err)}` });
     }
   }
-  const state: NpmState = { lastSync: new Date().toISOString(), upstream: input.upstream };
-  await writeFileAtomic(join(input.dir, STATE_FILE), JSON.stringify(state, null, 2));
   return failures;
 }
 

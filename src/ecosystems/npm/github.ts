@@ -12,8 +12,8 @@ import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Parser } from 'tar';
-import { writeFileAtomic } from '../../engine/atomic.ts';
-import { containedPath } from '../../engine/contain.ts';
+import { writeFileAtomic } from '../../foundation/atomic.ts';
+import { containedPath } from '../../foundation/contain.ts';
 import { fileMatches, isValidIntegrity, sriFromFile } from '../../engine/digest.ts';
 
 export type GitHubCommit = { owner: string; repo: string; commit: string };

@@ -3,7 +3,7 @@
  * spec that no registry can serve, recognising a registry tarball URL, and deduplication.
  */
 import { valid } from 'semver';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import type { LockEntry, LockfileContents, Unmirrorable, UnmirrorableKind } from './types.ts';
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -3,7 +3,7 @@
  * installed folder in a flat `packages` map keyed by path; v1 nests `dependencies` the way
  * node_modules is nested. v2 carries both, and its `packages` map is the one read.
  */
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import { classifySpec, isExactVersion, isRecord, isRegistryTarballUrl, keyLabel, lockEntry, optionalString } from './lockfile-common.ts';
 import type { LockfileContents } from './types.ts';
 

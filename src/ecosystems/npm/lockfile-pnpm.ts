@@ -5,7 +5,7 @@
  * aliases, but `packages` is keyed by real names.
  */
 import { parseDocument } from 'yaml';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import {
   classifySpec,
   isExactVersion,

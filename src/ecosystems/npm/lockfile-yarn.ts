@@ -3,7 +3,7 @@
  * both: classic's own syntax, berry's YAML subset.
  */
 import { parseSyml } from '@yarnpkg/parsers';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import {
   classifySpec,
   isExactVersion,

@@ -2,9 +2,9 @@
  * Reads an npm-ecosystem lockfile (npm, yarn classic or berry, pnpm) into the registry packages it
  * pins and the dependencies no registry mirror can serve. The format is chosen by file name.
  */
-import { readInput } from '../../core/read-input.ts';
+import { readInput } from '../../foundation/read-input.ts';
 import { basename } from 'node:path';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import { dedupe } from './lockfile-common.ts';
 import { parseNpmLockfile } from './lockfile-npm.ts';
 import { parsePnpmLockfile } from './lockfile-pnpm.ts';

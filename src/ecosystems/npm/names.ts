@@ -3,8 +3,8 @@
  * lockfile, a spec or an upstream packument becomes a path (see engine/contain.ts).
  */
 import validate from 'validate-npm-package-name';
-import { UnsafeInputError } from '../../core/errors.ts';
-import { isSafeSegment } from '../../engine/contain.ts';
+import { UnsafeInputError } from '../../foundation/errors.ts';
+import { isSafeSegment } from '../../foundation/contain.ts';
 
 /**
  * Refuse a name npm itself would refuse, as npm validates it (`validate-npm-package-name`, old

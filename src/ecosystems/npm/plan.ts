@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { describeError, isOfflineError } from '../../core/errors.ts';
+import { describeError, isOfflineError } from '../../foundation/errors.ts';
 import { fileMatches, isValidIntegrity, sriFromHex } from '../../engine/digest.ts';
 import type { DownloadItem } from '../../engine/download.ts';
 import type { Failure, MirrorPlan, Note, SyncContext } from '../types.ts';
@@ -8,7 +8,7 @@ import { commitNpm } from './commit.ts';
 import { githubCommit, isPublished, readGitHubIndex, tarballKey, tarballPath, tarballUrl, whyNotMirrorable, type Fetched } from './github.ts';
 import { readLockfile } from './lockfile.ts';
 import { resolveSpecs, type Wanted } from './resolve.ts';
-import { readPackument, type Manifest, type Packument } from './schema.ts';
+import { readPackument, type Manifest, type Packument } from './packument.ts';
 import { packageDir, presentFiles, readStoredPackument, tarballFilename } from './storage.ts';
 import { packageNameSegments } from './names.ts';
 import { packumentUrl, resolveUpstream } from './upstream.ts';

@@ -1,6 +1,6 @@
 import npa from 'npm-package-arg';
 import pickManifest from 'npm-pick-manifest';
-import type { Manifest, Packument } from './schema.ts';
+import type { Manifest, Packument } from './packument.ts';
 import type { Unmirrorable, UnmirrorableKind } from './types.ts';
 
 /** A package version the mirror must hold, with where the requirement came from. */

@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import type { RequestListener, Server } from 'node:http';
 import { join } from 'node:path';
-import { createMirrorApp, startMirrorServer } from '../../core/http-server.ts';
-import { sendFile } from '../../core/send-file.ts';
+import { createMirrorApp, startMirrorServer } from '../../foundation/http-server.ts';
+import { sendFile } from '../../foundation/send-file.ts';
 import { CODELOAD_HOST, publishedPath, readGitHubIndex } from './github.ts';
 import type { RunningMirror, ServeContext } from '../types.ts';
 import { storageRoot } from './storage.ts';

@@ -1,10 +1,9 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MirrorStatus } from '../types.ts';
-import { STATE_FILE, type NpmState } from './commit.ts';
 import { listPackages, packageDir, readStoredPackument } from './storage.ts';
 
-/** Counts of what the npm mirror holds: packages, versions, tarballs and their bytes, last sync. */
+/** Counts of what the npm mirror holds: packages, versions, tarballs and their bytes. */
 export async function statusNpm(dir: string): Promise<MirrorStatus> {
   let versions = 0;
   let tarballs = 0;
@@ -20,6 +19,5 @@ export async function statusNpm(dir: string): Promise<MirrorStatus> {
       bytes += (await stat(join(pkgDir, file)).catch(() => undefined))?.size ?? 0;
     }
   }
-  const state = await readFile(join(dir, STATE_FILE), 'utf8').then((t) => JSON.parse(t) as NpmState).catch(() => undefined);
-  return { name: 'npm', counts: { packages: names.length, versions, tarballs, bytes }, lastSync: state?.lastSync };
+  return { name: 'npm', counts: { packages: names.length, versions, tarballs, bytes } };
 }

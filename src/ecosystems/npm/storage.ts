@@ -1,10 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import semver from 'semver';
-import { writeFileAtomic } from '../../engine/atomic.ts';
-import { containedPath } from '../../engine/contain.ts';
+import { writeFileAtomic } from '../../foundation/atomic.ts';
+import { containedPath } from '../../foundation/contain.ts';
 import { checkTarballFilename, packageNameSegments } from './names.ts';
-import type { Manifest, Packument } from './schema.ts';
+import type { Manifest, Packument } from './packument.ts';
 
 /**
  * verdaccio's storage layout, written directly (see docs/adr/0002): `storage/<name>/package.json`

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Config } from '../../core/config.ts';
+import type { Config } from '../config.ts';
 
 const execFileAsync = promisify(execFile);
 

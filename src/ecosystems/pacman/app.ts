@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { createMirrorApp } from '../../core/http-server.ts';
-import { sendFile } from '../../core/send-file.ts';
-import { isInside } from '../../engine/contain.ts';
+import { createMirrorApp } from '../../foundation/http-server.ts';
+import { sendFile } from '../../foundation/send-file.ts';
+import { isInside } from '../../foundation/contain.ts';
 import { currentManifest, dbPath } from './generation.ts';
 
 /**

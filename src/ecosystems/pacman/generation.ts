@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../engine/atomic.ts';
+import { writeFileAtomic } from '../../foundation/atomic.ts';
 import { poolSegments } from './names.ts';
 import { writeRepoDb } from './repo-db.ts';
 import type { PkgDesc } from './types.ts';

@@ -1,4 +1,4 @@
-import { checkByPlanning } from '../check-by-planning.ts';
+import { checkPacman } from './check.ts';
 import type { Mirror } from '../types.ts';
 import { pacmanClients } from './clients.ts';
 import { pacmanInputs } from './scan.ts';
@@ -16,5 +16,5 @@ export const pacmanMirror: Mirror = {
   status: (_config, dir) => statusPacman(dir),
   inputs: pacmanInputs,
   clients: pacmanClients,
-  check: (ctx) => checkByPlanning(pacmanMirror, ctx, { ...ctx.config, pacman: { ...ctx.config.pacman, upstream: ctx.servedUrl } }),
+  check: (ctx) => checkPacman(pacmanMirror, ctx),
 };

@@ -2,8 +2,8 @@
  * What a sync database may name as a path: a package file name (`%FILENAME%`), its entry directory
  * and its `%SHA256SUM%`, checked before they become a pool path (see engine/contain.ts).
  */
-import { UnsafeInputError } from '../../core/errors.ts';
-import { isSafeSegment } from '../../engine/contain.ts';
+import { UnsafeInputError } from '../../foundation/errors.ts';
+import { isSafeSegment } from '../../foundation/contain.ts';
 import type { PkgDesc } from './types.ts';
 
 // `name-[epoch:]pkgver-pkgrel-arch.pkg.tar[.ext]`: alpm's name characters plus `:` for epochs.

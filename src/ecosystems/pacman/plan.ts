@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { describeError, isOfflineError } from '../../core/errors.ts';
-import { writeFileAtomic } from '../../engine/atomic.ts';
+import { describeError, isOfflineError } from '../../foundation/errors.ts';
+import { writeFileAtomic } from '../../foundation/atomic.ts';
 import { sriFromHex } from '../../engine/digest.ts';
 import type { DownloadItem } from '../../engine/download.ts';
 import type { DownloadOutcome, Failure, MirrorPlan, Note, SyncContext } from '../types.ts';
-import { containedPath } from '../../engine/contain.ts';
+import { containedPath } from '../../foundation/contain.ts';
 import { poolPath, publishGeneration, type RepoContent } from './generation.ts';
 import { poolSegments } from './names.ts';
 import { parseRepoDb } from './repo-db.ts';
@@ -14,7 +14,8 @@ import { dbUrl, repoBase } from './upstream.ts';
 
 export const STATE_FILE = 'state.json';
 
-export type PacmanState = { lastSync: string; upstream: string; generation: string };
+/** The upstream and the generation the last sync published. */
+export type PacmanState = { upstream: string; generation: string };
 
 /**
  * Plan a pacman sync: fetch each repo's sync database for each architecture, resolve
@@ -122,7 +123,7 @@ async function commitPacman(ctx: SyncContext, content: RepoContent[], outcomes: 
     if (unsigned > 0) notes.push({ ecosystem: 'pacman', message: `${repo.repo} (${repo.arch}): ${unsigned} package(s) have no signature upstream` });
   }
   const manifest = await publishGeneration(ctx.dir, content);
-  const state: PacmanState = { lastSync: manifest.created, upstream: ctx.config.pacman.upstream, generation: manifest.id };
+  const state: PacmanState = { upstream: ctx.config.pacman.upstream, generation: manifest.id };
   await writeFileAtomic(join(ctx.dir, STATE_FILE), JSON.stringify(state, null, 2));
   return [];
 }

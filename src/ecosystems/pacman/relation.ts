@@ -2,7 +2,7 @@
  * Dependency relations and provisions as libalpm reads and matches them
  * (lib/libalpm/deps.c: `alpm_dep_from_string`, `_alpm_depcmp_literal`, `_alpm_depcmp_provides`).
  */
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import type { PkgDesc, Relation } from './types.ts';
 import { vercmp } from './vercmp.ts';
 

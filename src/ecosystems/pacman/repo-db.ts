@@ -7,7 +7,7 @@
  * database needs just ustar, GNU long names and pax paths to be read, and plain ustar to be written.
  */
 import { gunzipSync, gzipSync, zstdDecompressSync } from 'node:zlib';
-import { InputError, TooLargeError, describeError } from '../../core/errors.ts';
+import { InputError, TooLargeError, describeError } from '../../foundation/errors.ts';
 import type { PkgDesc, RepoDb } from './types.ts';
 
 export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';

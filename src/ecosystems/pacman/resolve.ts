@@ -1,4 +1,4 @@
-import { describeError } from '../../core/errors.ts';
+import { describeError } from '../../foundation/errors.ts';
 import { packageSatisfies, parseRelation, satisfies } from './relation.ts';
 import type { PkgDesc, Relation, RepoDb } from './types.ts';
 

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { createMirrorApp } from '../../core/http-server.ts';
-import { sendFile } from '../../core/send-file.ts';
+import { createMirrorApp } from '../../foundation/http-server.ts';
+import { sendFile } from '../../foundation/send-file.ts';
 import { fileVersion } from './candidates.ts';
 import { normalizeName } from './names.ts';
 import { distPath, listProjects, readStoredProject, type StoredFile, type StoredProject } from './storage.ts';

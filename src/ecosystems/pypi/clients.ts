@@ -1,4 +1,4 @@
-import type { Config } from '../../core/config.ts';
+import type { Config } from '../config.ts';
 import type { ClientAddress, MirrorClients } from '../types.ts';
 
 /** pip (and uv) from the environment; plain http off loopback needs the host trusted. */

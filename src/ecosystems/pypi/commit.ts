@@ -1,13 +1,14 @@
 import { join } from 'node:path';
-import { describeError } from '../../core/errors.ts';
-import { writeFileAtomic } from '../../engine/atomic.ts';
+import { describeError } from '../../foundation/errors.ts';
+import { writeFileAtomic } from '../../foundation/atomic.ts';
 import type { Failure } from '../types.ts';
 import { distPath, ensureWheelMetadata, readStoredProject, sizeOf, writeStoredProject, type StoredFile } from './storage.ts';
 import type { IndexFile } from './upstream.ts';
 
 export const STATE_FILE = 'state.json';
 
-export type PypiState = { lastSync: string; upstream: string; targets: string[] };
+/** What the last sync resolved for: the index and the targets (Python × platform). */
+export type PypiState = { upstream: string; targets: string[] };
 
 export type CommitInput = {
   dir: string;
@@ -51,7 +52,7 @@ export async function commitPypi(input: CommitInput): Promise<Failure[]> {
       failures.push({ ecosystem: 'pypi', item: normalized, code: 'OFFLINE_ERR_INTERNAL', message: `cannot write the project page: ${describeError(err)}` });
     }
   }
-  const state: PypiState = { lastSync: new Date().toISOString(), upstream: input.upstream, targets: input.targets };
+  const state: PypiState = { upstream: input.upstream, targets: input.targets };
   await writeFileAtomic(join(input.dir, STATE_FILE), JSON.stringify(state, null, 2));
   return failures;
 }

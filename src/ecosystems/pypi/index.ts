@@ -1,4 +1,4 @@
-import { checkByPlanning } from '../check-by-planning.ts';
+import { checkPypi } from './check.ts';
 import type { Mirror } from '../types.ts';
 import { pypiClients } from './clients.ts';
 import { pypiInputs } from './scan.ts';
@@ -16,5 +16,5 @@ export const pypiMirror: Mirror = {
   status: (_config, dir) => statusPypi(dir),
   inputs: pypiInputs,
   clients: pypiClients,
-  check: (ctx) => checkByPlanning(pypiMirror, ctx, { ...ctx.config, pypi: { ...ctx.config.pypi, upstream: ctx.servedUrl } }),
+  check: (ctx) => checkPypi(pypiMirror, ctx),
 };

@@ -2,9 +2,9 @@
  * Reads a Python lockfile (poetry.lock, uv.lock, Pipfile.lock) into the packages it pins. Any other
  * input file is a pip requirements file (`readRequirements`); `isLockfileName` tells them apart.
  */
-import { readInput } from '../../core/read-input.ts';
+import { readInput } from '../../foundation/read-input.ts';
 import { basename } from 'node:path';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import { parsePipfileLock } from './lockfile-pipfile.ts';
 import { parsePoetryLock } from './lockfile-poetry.ts';
 import { parseUvLock } from './lockfile-uv.ts';

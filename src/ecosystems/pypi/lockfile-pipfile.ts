@@ -3,7 +3,7 @@
  * `default`, `develop`, and any custom category pipenv was asked for — mapping each name to
  * `{version: "==1.2.3", hashes: ["sha256:…"], markers, index}`. Hashes carry no file names.
  */
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import { parseMarker } from './markers.ts';
 import { normalizeName } from './names.ts';
 import type { LockedContents, LockedPackage } from './types.ts';

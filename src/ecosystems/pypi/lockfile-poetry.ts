@@ -3,7 +3,7 @@
  * its files inline (`files = [{file, hash}]`); 1.x keeps them in `[metadata.files]`, keyed by name.
  * Poetry 2 adds `markers`, a string or one per dependency group.
  */
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import { parseMarker } from './markers.ts';
 import { normalizeName } from './names.ts';
 import { isTable, parseToml, type Table } from './toml.ts';

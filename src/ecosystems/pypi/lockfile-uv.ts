@@ -4,7 +4,7 @@
  * `sdist = {url, hash}` and `wheels = [{url, hash}]`. uv records markers on dependency edges, not
  * on packages, so packages carry none; `resolution-markers` only say which forks a version serves.
  */
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import { normalizeName } from './names.ts';
 import { isTable, parseToml, type Table } from './toml.ts';
 import type { LockedContents, LockedPackage } from './types.ts';

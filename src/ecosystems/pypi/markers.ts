@@ -3,7 +3,7 @@
  * one target Python and platform (`markerEnvironment`).
  */
 import { satisfies, valid, validRange } from '@renovatebot/pep440';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import { normalizeName } from './names.ts';
 import type { MarkerEnvironment } from './types.ts';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { Parser } from 'tar';
-import { IntegrityError, TooLargeError, UpstreamError } from '../../core/errors.ts';
+import { IntegrityError, TooLargeError, UpstreamError } from '../../foundation/errors.ts';
 import type { Http } from '../../engine/http.ts';
 import type { IndexFile } from './upstream.ts';
 import { bufferSource, listZip, readZipEntry, wheelMetadata, type ByteSource } from './zip.ts';

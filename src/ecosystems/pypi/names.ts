@@ -2,8 +2,8 @@
  * Project and extra names: PEP 508 validity and PEP 503 normalization; names and file names as
  * path segments (see engine/contain.ts).
  */
-import { UnsafeInputError } from '../../core/errors.ts';
-import { isSafeSegment } from '../../engine/contain.ts';
+import { UnsafeInputError } from '../../foundation/errors.ts';
+import { isSafeSegment } from '../../foundation/contain.ts';
 
 // PEP 508 names: letters, digits, `.`, `_`, `-`; starting and ending with a letter or digit.
 const NAME = /^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$/i;

@@ -2,7 +2,7 @@
  * PEP 508 dependency specifiers: `name[extras] (specifier) ; marker` and `name[extras] @ url ; marker`.
  */
 import { validRange } from '@renovatebot/pep440';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import { parseMarker } from './markers.ts';
 import { isValidName, normalizeName } from './names.ts';
 import type { Requirement } from './types.ts';

@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { describeError, isOfflineError } from '../../core/errors.ts';
+import { describeError, isOfflineError } from '../../foundation/errors.ts';
 import { sriFromHex } from '../../engine/digest.ts';
 import type { DownloadItem } from '../../engine/download.ts';
 import type { Failure, MirrorPlan, Note, SyncContext } from '../types.ts';

@@ -4,9 +4,9 @@
  * `-r`/`-c` includes followed relative to the including file.
  */
 import { readFile } from 'node:fs/promises';
-import { readInput } from '../../core/read-input.ts';
+import { readInput } from '../../foundation/read-input.ts';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 import { parseRequirement } from './pep508.ts';
 import type { Requirement, RequirementsContents } from './types.ts';
 

@@ -1,5 +1,5 @@
 import { satisfies } from '@renovatebot/pep440';
-import { ResolveError } from '../../core/errors.ts';
+import { ResolveError } from '../../foundation/errors.ts';
 import { candidates, type Candidate } from './candidates.ts';
 import { evaluateMarker, markerEnvironment } from './markers.ts';
 import type { CoreMetadata } from './metadata.ts';

@@ -4,7 +4,7 @@ import type { MirrorStatus } from '../types.ts';
 import { STATE_FILE, type PypiState } from './commit.ts';
 import { listProjects, readStoredProject } from './storage.ts';
 
-/** Projects, files and bytes the PyPI mirror serves, the targets of the last sync and its time. */
+/** Projects, files and bytes the PyPI mirror serves, and the targets of the last sync. */
 export async function statusPypi(dir: string): Promise<MirrorStatus & { targets: string[] }> {
   let files = 0;
   let bytes = 0;
@@ -17,5 +17,5 @@ export async function statusPypi(dir: string): Promise<MirrorStatus & { targets:
     }
   }
   const state = await readFile(join(dir, STATE_FILE), 'utf8').then((t) => JSON.parse(t) as PypiState).catch(() => undefined);
-  return { name: 'pypi', counts: { projects: projects.length, files, bytes }, lastSync: state?.lastSync, targets: state?.targets ?? [] };
+  return { name: 'pypi', counts: { projects: projects.length, files, bytes }, targets: state?.targets ?? [] };
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../engine/atomic.ts';
-import { containedPath } from '../../engine/contain.ts';
+import { writeFileAtomic } from '../../foundation/atomic.ts';
+import { containedPath } from '../../foundation/contain.ts';
 import { distFilename, projectSegment } from './names.ts';
 import { fileSource } from './metadata.ts';
 import { wheelMetadata } from './zip.ts';

@@ -1,5 +1,5 @@
 import { parse, TomlError } from 'smol-toml';
-import { InputError } from '../../core/errors.ts';
+import { InputError } from '../../foundation/errors.ts';
 
 /** What the TOML lockfile parsers (poetry.lock, uv.lock) share. */
 export type Table = Record<string, unknown>;

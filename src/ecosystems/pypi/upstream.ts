@@ -1,4 +1,4 @@
-import { UpstreamError, describeError } from '../../core/errors.ts';
+import { UpstreamError, describeError } from '../../foundation/errors.ts';
 import type { Http } from '../../engine/http.ts';
 import { distFilename } from './names.ts';
 

@@ -1,5 +1,5 @@
 import { inflateRawSync } from 'node:zlib';
-import { TooLargeError } from '../../core/errors.ts';
+import { TooLargeError } from '../../foundation/errors.ts';
 
 /** The default bound on one decompressed member (`limits.unpacked`). */
 export const DEFAULT_MEMBER_LIMIT = 128 * 1024 * 1024;

@@ -2,13 +2,11 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { IntegrityError, UpstreamError } from '../../core/errors.ts';
+import { IntegrityError, UpstreamError } from '../../foundation/errors.ts';
 import type { Http } from '../../engine/http.ts';
 import { MANIFEST_ACCEPT } from './media.ts';
+import type { Credentials, Manifest } from './types.ts';
 
-export type Credentials = { username: string; password: string };
-
-export type Manifest = { bytes: Buffer; mediaType: string; digest: string };
 
 /**
  * A read-only client for one registry's distribution API, with the auth Docker Hub and ghcr.io

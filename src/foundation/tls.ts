@@ -8,7 +8,7 @@
 import { webcrypto } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../engine/atomic.ts';
+import { writeFileAtomic } from './atomic.ts';
 
 export type ServingCertificate = { cert: string; key: string; ca: string; names: string[] };
 

@@ -2,17 +2,19 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
-import type { EcosystemName, RunningMirror } from '../ecosystems/types.ts';
 import { listenOn } from './listen.ts';
+
+/** A server listening for one mirror: its URL, and `close` that also ends keep-alive connections. */
+export type RunningServer<N extends string = string> = { name: N; url: string; close(): Promise<void> };
 
 /**
  * Listen with a request handler (a koa app's `callback()`, verdaccio's server) and describe it as
  * a running mirror: `url` is `http://host:port` + `path`; `close` stops accepting and ends
  * open keep-alive connections.
  */
-export async function startMirrorServer(
-  name: EcosystemName, host: string, port: number, handler: RequestListener | Server, path: string,
-): Promise<RunningMirror> {
+export async function startMirrorServer<N extends string>(
+  name: N, host: string, port: number, handler: RequestListener | Server, path: string,
+): Promise<RunningServer<N>> {
   const server = typeof handler === 'function' ? createServer(handler) : handler;
   server.keepAliveTimeout = 60_000;
   await listenOn(server, host, port, name);
@@ -34,7 +36,7 @@ const CLIENT_GONE: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECANCE
  * A koa app for a mirror: a client that disconnects mid-download is not an error, and any other
  * error is one JSON line on stderr (a fixed message and fields), never a stack trace per request.
  */
-export function createMirrorApp(name: EcosystemName): Koa {
+export function createMirrorApp(name: string): Koa {
   const app = new Koa();
   app.on('error', (err: NodeJS.ErrnoException, ctx?: Koa.Context) => {
     if (err.code && CLIENT_GONE.has(err.code)) return;

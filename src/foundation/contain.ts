@@ -8,7 +8,7 @@
  * `UnsafeInputError` naming the value, never a file.
  */
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { UnsafeInputError } from '../core/errors.ts';
+import { UnsafeInputError } from './errors.ts';
 
 // `%` is refused so that no segment can be decoded again into something else (`%2e%2e`, `%2F`).
 // eslint-disable-next-line no-control-regex
