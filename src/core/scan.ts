@@ -28,7 +28,8 @@ const SKIP = new Set(['node_modules', '.git', 'mirrors', 'dist', '.venv', 'venv'
 const COMPOSE = new Set(['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml']);
 const INPUT_FILES = MIRRORS.flatMap((m) => (m.inputs.files ? [m.inputs.files] : []));
 const PACKAGES = new Map(MIRRORS.map((m) => [m.inputs.packages.key, m.inputs.packages]));
-const IMAGES = 'docker.images';
+/** The config key base images go to (FROM lines, compose `image:`), if a mirror holds images. */
+const IMAGES = MIRRORS.find((m) => m.inputs.images)?.inputs.packages.key;
 
 /** The file's kind and, for a mirror's input file, the config key that lists it. */
 function kindOf(name: string): { kind: string; key?: string } | undefined {
@@ -78,16 +79,16 @@ export async function scan(dirs: string[], base: string, config?: Config): Promi
         return inputKey ? [[inputKey, relative(base, f)] as const] : [];
       });
       const needs: Array<readonly [string, string]> = [
-        ...found.images.map((v) => [IMAGES, v] as const),
+        ...(IMAGES ? found.images.map((v) => [IMAGES, v] as const) : []),
         ...found.packages.map((p) => [p.key, p.spec] as const),
         ...beside,
       ];
       report.dockerfiles.push({ file: rel, needs: [...new Map(needs.map(([k, value]) => [`${k}\0${value}`, { key: k, value, configured: has(k, value) }])).values()] });
-      listAt(report.proposal, IMAGES).push(...found.images);
+      if (IMAGES) listAt(report.proposal, IMAGES).push(...found.images);
       for (const p of found.packages) listAt(report.proposal, p.key).push(p.spec);
       report.notes.push(...found.notes);
     } else {
-      listAt(report.proposal, IMAGES).push(...composeImages(await readFile(file, 'utf8'), rel, report.notes));
+      if (IMAGES) listAt(report.proposal, IMAGES).push(...composeImages(await readFile(file, 'utf8'), rel, report.notes));
     }
   }
   for (const k of PACKAGES.keys()) {

@@ -121,6 +121,8 @@ export type ClientAddress = { address: string; host: string; loopback: boolean }
 export type MirrorInputs = {
   /** Lockfiles or requirements: the config key, the kind `scan` reports, which file names are ones. */
   files?: { key: string; kind: string; matches(name: string): boolean };
+  /** True for the mirror whose packages are base images: Dockerfile FROM lines and compose `image:` keys. */
+  images?: boolean;
   /** Package specs: the config key, what one RUN command (split into words) installs, the name a spec is about. */
   packages: {
     key: string;

@@ -4,6 +4,7 @@ import { parseReference } from './reference.ts';
 
 /** Base images: FROM lines and compose `image:` keys (read by the Dockerfile and compose scanners). */
 export const dockerInputs: MirrorInputs = {
+  images: true,
   packages: {
     key: 'docker.images',
     name(spec) {
