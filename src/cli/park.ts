@@ -1,4 +1,5 @@
-import { parkBuild, parkCompose } from '../park/park.ts';
+import { parkBuild } from '../park/build.ts';
+import { parkCompose } from '../park/compose.ts';
 import { loadFromOptions, type CommonOptions } from './common.ts';
 
 const log = (line: string): void => {

@@ -1,17 +1,16 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from '../ecosystems/config.ts';
 import { scanDockerfile, type DockerfileFindings } from './dockerfile.ts';
-import { InputError, MissingError, NetworkError } from '../foundation/errors.ts';
+import { MissingError, NetworkError } from '../foundation/errors.ts';
 import { answers } from '../foundation/listen.ts';
 import { familiarName, parseReference } from '../ecosystems/docker/index.ts';
 import { MIRRORS } from '../ecosystems/index.ts';
-import { must, systemRunner, type Runner } from '../net/runner.ts';
+import { systemRunner, type Runner } from '../net/runner.ts';
 import { readState } from '../net/state.ts';
 import { isHostName } from '../net/plan.ts';
 import { installBaseImages, type BaseImagesReport } from './base-images.ts';
-import { composeOverride, splitComposeArgs, type ComposeModel } from './compose-file.ts';
 
 /** What every park build needs first: the network `up` made, the mirrors answering on it, the base images loaded. */
 export type Park = {
@@ -103,44 +102,13 @@ async function unservedPackages(config: Config, dockerfile: string, packages: Do
   return problems;
 }
 
-/** `docker build` options that take a value (so the context is found among the positionals). */
-const BUILD_VALUE_OPTIONS = new Set([
-  '-t', '--tag', '-f', '--file', '--build-arg', '--label', '--target', '--platform', '--cache-from', '--iidfile', '--add-host',
-  '--cgroup-parent', '--cpu-period', '--cpu-quota', '-c', '--cpu-shares', '--cpuset-cpus', '--cpuset-mems', '-m', '--memory',
-  '--memory-swap', '--shm-size', '--ulimit', '--isolation', '--security-opt', '--network',
-]);
-
-/** The context, Dockerfile and build args a `docker build` argument list names. */
-export function buildTarget(args: string[], cwd: string): { context?: string; dockerfile?: string; buildArgs: Record<string, string>; network?: string } {
-  const positionals: string[] = [];
-  const buildArgs: Record<string, string> = {};
-  let file: string | undefined;
-  let network: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (BUILD_VALUE_OPTIONS.has(flag)) {
-      const value = inline ?? args[++i] ?? '';
-      if (flag === '-f' || flag === '--file') file = value;
-      if (flag === '--network') network = value;
-      if (flag === '--build-arg' && value.includes('=')) buildArgs[value.slice(0, value.indexOf('='))] = value.slice(value.indexOf('=') + 1);
-    } else if (!arg.startsWith('-') || arg === '-') {
-      positionals.push(arg);
-    }
-  }
-  const context = positionals[0];
-  if (!context || context === '-' || /^[a-z]+:\/\/|^git@/.test(context)) return { buildArgs, ...(network ? { network } : {}) };
-  const dir = resolve(cwd, context);
-  return { context: dir, dockerfile: file ? (isAbsolute(file) ? file : resolve(cwd, file)) : join(dir, 'Dockerfile'), buildArgs, ...(network ? { network } : {}) };
-}
-
 /** The environment the docker CLI runs with: the classic builder, which honours `--network`. */
-function classicBuilder(): NodeJS.ProcessEnv {
+export function classicBuilder(): NodeJS.ProcessEnv {
   return { ...process.env, DOCKER_BUILDKIT: '0' };
 }
 
 /** Run a docker command with the terminal attached; resolves to its exit code. */
-function attached(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+export function attached(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env, cwd });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
@@ -157,55 +125,7 @@ function attached(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<
 
 export type ParkOptions = { config: Config; args: string[]; cwd?: string; run?: Runner; log?: (line: string) => void };
 
-/**
- * `offline build -- ARGS`: `docker build ARGS` with the classic builder on the isolated network,
- * after checking that the mirrors are up and the Dockerfile's base images are loaded.
- */
-export async function parkBuild(options: ParkOptions): Promise<number> {
-  const cwd = options.cwd ?? process.cwd();
-  const target = buildTarget(options.args, cwd);
-  const park = await preparePark(options.config, options.run);
-  if (target.network && target.network !== park.network) {
-    throw new InputError('offline build', `--network ${target.network}`, `RUN steps run on the isolated network ${park.network}; leave --network out`);
-  }
-  report(park, options.log);
-  if (target.dockerfile) await checkBuildInputs(options.config, park, [{ dockerfile: target.dockerfile, what: 'docker build', args: target.buildArgs }]);
-  const args = [...(target.network ? [] : ['--network', park.network]), ...park.hosts.flatMap((h) => ['--add-host', h]), ...options.args];
-  return attached(['docker', 'build', ...args], classicBuilder(), cwd);
-}
-
-/**
- * `offline compose -- ARGS`: `docker compose ARGS` with the user's compose files and an override,
- * written next to them, that puts every service on the isolated network only and builds on it
- * with the classic builder. The user's files are never edited.
- */
-export async function parkCompose(options: ParkOptions): Promise<number> {
-  const cwd = options.cwd ?? process.cwd();
-  const split = await splitComposeArgs(options.args, cwd, process.env);
-  const park = await preparePark(options.config, options.run);
-  report(park, options.log);
-  const files = split.files.flatMap((f) => ['-f', f]);
-  const rendered = await must(park.run, ['docker', 'compose', ...files, ...split.globals, 'config', '--format', 'json']);
-  const model = JSON.parse(rendered.stdout) as ComposeModel;
-  const inputs: BuildInput[] = [];
-  for (const [name, service] of Object.entries(model.services ?? {})) {
-    if (service.build) {
-      const context = resolve(dirname(split.files[0]!), service.build.context ?? '.');
-      const dockerfile = service.build.dockerfile ?? 'Dockerfile';
-      inputs.push({ dockerfile: isAbsolute(dockerfile) ? dockerfile : join(context, dockerfile), what: `service ${name}`, args: stringArgs(service.build.args) });
-    }
-  }
-  await checkBuildInputs(options.config, park, inputs);
-  const override = join(dirname(split.files[0]!), '.offline.compose.yaml');
-  await writeFile(override, composeOverride(model, park.network, park.hosts));
-  options.log?.(`services on the isolated network ${park.network} only (override: ${override})`);
-  return attached(['docker', 'compose', ...files, '-f', override, ...split.globals, ...split.rest], classicBuilder(), cwd);
-}
-
-function stringArgs(args: Record<string, string | null> | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(args ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
-}
-
-function report(park: Park, log: ParkOptions['log']): void {
+/** Say what the park did before a build: the base images loaded into the daemon. */
+export function reportPark(park: Park, log: ParkOptions['log']): void {
   for (const { name, kept } of park.images.loaded) log?.(`base image ${name}: loaded from the mirror${kept ? ` (the daemon's own kept as ${kept})` : ''}`);
 }

@@ -8,7 +8,7 @@ import { deriveImage, familiarName, imageHasPath, type MirroredImage } from '../
 import { parseReference } from '../../src/ecosystems/docker/reference.ts';
 import { originalName } from '../../src/park/base-images.ts';
 import { composeOverride, splitComposeArgs } from '../../src/park/compose-file.ts';
-import { buildTarget } from '../../src/park/park.ts';
+import { buildTarget } from '../../src/park/build.ts';
 import { makeLayer, type Layer } from '../helpers/oci-images.ts';
 
 test('daemon names are the ones docker prints; originals are kept under a name docker accepts', () => {

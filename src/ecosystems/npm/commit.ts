@@ -1,6 +1,4 @@
-import { join } from 'node:path';
 import { describeError } from '../../foundation/errors.ts';
-import { writeFileAtomic } from '../../foundation/atomic.ts';
 import type { DownloadOutcome, Failure } from '../types.ts';
 import { publishGitHub, type Fetched } from './github.ts';
 import type { Packument } from './packument.ts';

@@ -6,7 +6,7 @@
  */
 import { InputError } from '../../foundation/errors.ts';
 import { normalizeName } from './names.ts';
-import { isTable, parseToml, type Table } from './toml.ts';
+import { isTable, parseToml } from './toml.ts';
 import type { LockedContents, LockedPackage } from './types.ts';
 
 const NON_REGISTRY = ['editable', 'virtual', 'directory', 'path', 'git', 'url'] as const;
