@@ -67,8 +67,12 @@ export function formatReport(report: SyncReport, opts: { verbose?: boolean } = {
       lines.push(`  ${f.ecosystem} ${f.item}: ${f.message}${where}`);
     }
   }
+  if (report.stack) {
+    lines.push('error' in report.stack ? `stack: the image could not be built: ${report.stack.error}`
+      : `stack: image ${report.stack.image} ${report.stack.built ? 'built' : 'already built'} (offline up --compose runs it)`);
+  }
   const verdict = report.interrupted ? 'interrupted; run `offline sync` again to finish'
-    : report.ok ? 'done' : `finished with ${plural(report.failures.length, 'failure')}`;
+    : report.ok ? 'done' : `finished with ${plural(report.failures.length + (report.stack && 'error' in report.stack ? 1 : 0), 'failure')}`;
   lines.push(`sync ${verdict} in ${formatDuration(report.durationMs)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -9,6 +9,8 @@ import { writeSyncRecord } from '../engine/sync-record.ts';
 import { createProgress, type Progress } from '../engine/progress.ts';
 import type { Config } from '../ecosystems/config.ts';
 import { IntegrityError, describeError, isOfflineError } from '../foundation/errors.ts';
+import { systemRunner, type Runner } from '../net/runner.ts';
+import { buildStackImage, type StackImageReport } from './stack.ts';
 
 export type SyncOptions = {
   config: Config;
@@ -17,6 +19,8 @@ export type SyncOptions = {
   http?: Partial<HttpOptions>;
   progress?: Progress;
   signal?: AbortSignal;
+  /** Runs docker for the stack's image (tests inject one). */
+  run?: Runner;
 };
 
 export type EcosystemReport = {
@@ -41,6 +45,8 @@ export type SyncReport = {
   notes: Note[];
   /** True when the sync was interrupted (SIGINT/SIGTERM); what finished is committed. */
   interrupted: boolean;
+  /** The compose runtime's image, when the config has a `stack:` section (built when absent). */
+  stack?: StackImageReport | { image?: string; error: string };
 };
 
 /**
@@ -90,7 +96,11 @@ export async function sync(options: SyncOptions): Promise<SyncReport> {
     await release();
   }
   report.interrupted = Boolean(options.signal?.aborted);
-  report.ok = report.failures.length === 0 && !report.interrupted;
+  if (config.buildStack && !report.interrupted) {
+    progress.phase('building the stack image', 1);
+    report.stack = await buildStackImage(config, options.run ?? systemRunner).catch((err: unknown) => ({ error: describeError(err) }));
+  }
+  report.ok = report.failures.length === 0 && !report.interrupted && !(report.stack && 'error' in report.stack);
   report.durationMs = Date.now() - started;
   return report;
 }

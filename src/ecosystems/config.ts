@@ -30,6 +30,8 @@ export type Config = Omit<Base, 'listen'> & Sections & {
    * the ones `serve`, `up` and `status` act on. `--all` makes it every mirror (`withAllMirrors`).
    */
   mirrors: EcosystemName[];
+  /** The file has a `stack:` section: `offline sync` builds the compose runtime's image. */
+  buildStack: boolean;
 };
 
 /** Options of {@link loadConfig}: `requireInputs: false` when only serving (no input file is read). */
@@ -62,6 +64,7 @@ export function defaultConfig(file = resolve(DEFAULT_CONFIG_FILE)): Config {
 }
 
 function typed(loaded: Loaded): Config {
-  const values = loaded.values as Omit<Config, 'file' | 'listen' | 'mirrors'> & { listen?: string };
-  return { ...values, file: loaded.file, listen: values.listen ?? values.network.address, mirrors: loaded.present as EcosystemName[] };
+  const values = loaded.values as Omit<Config, 'file' | 'listen' | 'mirrors' | 'buildStack'> & { listen?: string };
+  const mirrors = SECTIONS.map((s) => s.key).filter((key) => loaded.present.includes(key));
+  return { ...values, file: loaded.file, listen: values.listen ?? values.network.address, mirrors, buildStack: loaded.present.includes('stack') };
 }

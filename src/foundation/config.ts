@@ -63,14 +63,24 @@ export const networkSchema = z.strictObject({
   bridge: linkName.default('br-offline'),
 });
 
+/**
+ * The compose runtime (`offline up --compose`): the base of the mirrors' image. A `stack:` section
+ * in the file (even empty) also makes `offline sync` build that image while online.
+ */
+export const stackSchema = z.strictObject({
+  /** Any image with Node >= 22.12 at /usr/local/bin/node. */
+  base: z.string().min(1).default('node:24-bookworm-slim'),
+});
+
 export const baseShape = {
   data: pathString.default('./mirrors'),
   /** Defaults to `network.address`. */
   listen: z.string().optional(),
   /** Who the mirrors run as when root starts them; default: the data directory's owner, else nobody. */
-  user: z.union([z.string().regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { message: 'must be a user name or uid' }), z.number().int().min(1)]).optional(),
+  user: z.union([z.string().regex(/^([a-z_][a-z0-9_.-]*\$?|[1-9]\d*)$/i, { message: 'must be a user name or uid' }), z.number().int().min(1)]).optional(),
   network: networkSchema.default(networkSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
+  stack: stackSchema.default(stackSchema.parse({})),
 };
 
 export type NetworkConfig = z.infer<typeof networkSchema>;
@@ -90,6 +100,8 @@ export type Section<S extends z.ZodType = z.ZodType> = { key: string; schema: S;
 export const BASE_ENV: readonly EnvOverride[] = [
   { env: 'OFFLINE_DATA', path: ['data'], type: 'string' },
   { env: 'OFFLINE_LISTEN', path: ['listen'], type: 'string' },
+  { env: 'OFFLINE_USER', path: ['user'], type: 'string' },
+  { env: 'OFFLINE_BASE_IMAGE', path: ['stack', 'base'], type: 'string' },
 ];
 
 /** `OFFLINE_CONFIG` names the config file when `-c` is not given. */
@@ -103,7 +115,7 @@ export type Loaded = {
   file: string;
   /** Validated, defaulted and path-resolved values, by key (root keys and each section's key). */
   values: Record<string, unknown>;
-  /** The section keys the file (or an environment override) has: the mirrors acted on. */
+  /** The top-level keys the file (or an environment override) has: sections name the mirrors acted on. */
   present: string[];
 };
 
@@ -166,7 +178,7 @@ export async function parseWith(sections: readonly Section[], text: string, file
   const named = pathsOf(record, file, sections);
   issues.push(...(await fileIssues(named, options.requireInputs !== false)));
   if (issues.length > 0 || !parsed.success) throw new ConfigError(file, issues);
-  const present = sections.filter((s) => record[s.key] !== undefined).map((s) => s.key);
+  const present = Object.keys(record).filter((k) => record[k] !== undefined);
   return { file, values: resolvePaths(parsed.data as Record<string, unknown>, file, sections), present };
 }
 
