@@ -77,7 +77,7 @@ Example, on loopback without the network wiring of \`offline up\`:
     .description('put the mirror address on the isolated Docker network, open exactly the mirror ports, and serve the mirrors there')
     .addOption(config()).addOption(json())
     .option('-d, --detach', 'return once every mirror answers; the mirrors keep serving in the background')
-    .option('--dry-run', 'print the commands and rules; change nothing')
+    .option('--dry-run', 'print the commands up would run on this machine now; change nothing')
     .option('--all', 'every mirror, also those the config has no section for')
     .addHelpText('after', `
 Needs root and a running Docker. Creates (unless present) the internal Docker network
@@ -90,6 +90,15 @@ there over https (port 443) for the lockfiles that name them; offline build and 
 resolve those names to the mirror address in containers, never on this host. Containers on the
 network then reach the mirrors and nothing else:
   docker run --network no-internet … npm ci --registry http://10.1.1.254:4873/
+
+--dry-run runs up's own checks and wiring, but only read-only queries reach the system (docker
+network inspect, ip link show, ip route get, iptables -C/-S); each command that would change
+something is printed instead of run, and no state file is written. So it prints what up would run
+here, now: nothing once the network is wired, the chain refill after a port change. Without root,
+iptables is not read (it needs root) and its commands are those for a machine without offline's
+chain; if Docker does not answer, the network is taken as absent; each assumption is printed.
+Whether a veth pair replaces the dummy link comes from the kernel's config. The base images up
+would load are counted, not listed.
 
 Examples:
   sudo offline up --dry-run

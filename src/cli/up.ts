@@ -1,5 +1,5 @@
 import { down } from '../core/down.ts';
-import { up } from '../core/up.ts';
+import { up, type UpReport } from '../core/up.ts';
 import type { BaseImagesReport } from '../park/base-images.ts';
 import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
 
@@ -11,10 +11,8 @@ export async function runUp(opts: UpCliOptions): Promise<number> {
   const report = await up({ config, detach: opts.detach, dryRun: opts.dryRun, all: opts.all, cli: [process.execPath, ...process.execArgv, process.argv[1]!] });
   const { foreground, ...printable } = report;
   if (opts.json) process.stdout.write(`${JSON.stringify(printable, null, 2)}\n`);
-  else if (report.dryRun) {
-    process.stdout.write(`offline up would run (each only where not already so):\n${report.commands!.map((c) => `  ${c.join(' ')}`).join('\n')}\n`);
-    process.stdout.write(`and serve the mirrors on ${report.plan.network.address}: ports ${report.plan.ports.join(', ')}\n`);
-  } else {
+  else if (report.dryRun) printDryRun(report, config.docker.images.length);
+  else {
     for (const step of report.steps) process.stdout.write(`${step}\n`);
     if (report.steps.length === 0) process.stdout.write('network already up: nothing to change\n');
     for (const m of report.mirrors) process.stdout.write(`${m.name} mirror: ${m.url}\n`);
@@ -32,6 +30,16 @@ export async function runUp(opts: UpCliOptions): Promise<number> {
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   return EXIT.ok;
+}
+
+/** The commands `up` would run here, what the dry run assumed, the base images, and where the mirrors would serve. */
+function printDryRun(report: UpReport, images: number): void {
+  const commands = report.commands ?? [];
+  if (commands.length === 0) process.stdout.write('offline up would change nothing in the network here: it is wired as the config says\n');
+  else process.stdout.write(`offline up would run, on this machine as it is now:\n${commands.map((c) => `  ${c.join(' ')}`).join('\n')}\n`);
+  for (const note of report.notes ?? []) process.stdout.write(`note: ${note}\n`);
+  if (images > 0) process.stdout.write(`and load the ${images} base image${images === 1 ? '' : 's'} of docker.images into the daemon (not listed)\n`);
+  process.stdout.write(`and serve the mirrors on ${report.plan.network.address} as ${report.user}: ports ${report.plan.ports.join(', ')}\n`);
 }
 
 /** What `up` did with the base images: loaded (and what it kept aside), unchanged, and what it could not load. */

@@ -3,24 +3,34 @@ import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mirrorPorts, outsideNames, servedMirrors } from '../ecosystems/index.ts';
 import { installBaseImages, type BaseImagesReport } from '../park/base-images.ts';
-import { planCommands, wire } from '../net/apply.ts';
+import { wire } from '../net/apply.ts';
+import { dryRunner } from '../net/dry-run.ts';
+import { kernelHasDummy } from '../net/links.ts';
 import { networkPlan, validateNetwork, type NetworkPlan } from '../net/plan.ts';
-import { preflight } from '../net/preflight.ts';
+import { preflight, systemChecks } from '../net/preflight.ts';
 import { systemRunner, type Runner } from '../net/runner.ts';
-import { isAlive, isOurMirrors, readState, startTicks, statePath, writeState } from '../net/state.ts';
+import { fileState, isAlive, isOurMirrors, memoryState, readState, startTicks, statePath, writeState } from '../net/state.ts';
 import type { Config } from '../ecosystems/config.ts';
 import { ConfigError, NetworkError } from '../foundation/errors.ts';
 import { answers } from '../foundation/listen.ts';
 import { ensureServingCertificate } from '../foundation/tls.ts';
-import { serveUser, trustProblems } from './serve-user.ts';
+import { serveUser, trustProblems, type ServeUser } from './serve-user.ts';
 
 export type UpOptions = {
   config: Config;
   /** Return once every mirror answers, leaving them serving in a background process. */
   detach?: boolean;
-  /** Print what would be done; change nothing. */
+  /**
+   * Change nothing: run the same checks and `wire` against a runner that lets only read-only
+   * queries through and records every change (net/dry-run.ts); write no state. The report
+   * carries the commands.
+   */
   dryRun?: boolean;
   run?: Runner;
+  /** Who runs it (default: this process): `up` needs root; a dry run without root does not read iptables. */
+  uid?: number;
+  /** Dry run: whether the kernel has the dummy link type (default: `kernelHasDummy`, from its config). */
+  dummy?: boolean;
   /** argv that runs this CLI (`node …/main.js`), to start the detached mirrors. */
   cli?: string[];
   readyTimeoutMs?: number;
@@ -31,7 +41,10 @@ export type UpOptions = {
 export type UpReport = {
   dryRun: boolean;
   plan: NetworkPlan;
+  /** Dry run: the commands up would run that change the system, in order; none when already so. */
   commands?: string[][];
+  /** Dry run: what it could not read and took as absent, and what it found (no dummy links). */
+  notes?: string[];
   steps: string[];
   mirrors: Array<{ name: string; url: string }>;
   /** The base images put into the daemon (see park/base-images.ts). */
@@ -62,16 +75,14 @@ export async function up(options: UpOptions): Promise<UpReport> {
   const run = options.run ?? systemRunner;
   const plan = planFor(config);
   const address = plan.network.address;
-  if (options.dryRun) return { dryRun: true, plan, commands: planCommands(plan), steps: [], mirrors: [] };
-  await preflight(run, plan);
-  const user = await serveUser(config);
-  const problems = await trustProblems(config.data, statePath(config.data), user);
-  if (problems.length > 0) throw new NetworkError(`not serving ${config.data} as ${user.name}:\n  ${problems.join('\n  ')}`);
-  const steps = await wire(run, config.data, plan);
+  if (options.dryRun) return dryRun(options, run, plan);
+  await preflight(run, plan, options.uid ?? process.getuid?.());
+  const user = await trustedUser(config);
+  const steps = await wire(run, fileState(config.data), plan);
   // Before the base images: they carry the CA of the certificate the outside names are answered with.
   if (plan.names.length > 0) await ensureServingCertificate(config.data, plan.names);
   const images = await installBaseImages(config, run, address);
-  const mirrors = servedMirrors(config).map((m) => ({ name: m.name, url: `http://${address}:${m.port(config)}/` }));
+  const mirrors = mirrorUrls(config, address);
   const state = (await readState(config.data))!;
   if (await isOurMirrors(state.mirrors)) {
     await waitForPorts(address, plan.ports, options.readyTimeoutMs ?? 30_000);
@@ -98,6 +109,34 @@ export async function up(options: UpOptions): Promise<UpReport> {
     throw new NetworkError(`${(err as Error).message}; the mirrors' log (${log}) ends:\n${tail}`);
   }
   return { dryRun: false, plan, steps, mirrors, images, pid: child.pid, user: user.name };
+}
+
+/**
+ * `up --dry-run`: the checks and the `wire` of `up`, against a runner that runs only read-only
+ * queries and records the rest, with the state in memory, so the commands are the ones `up`
+ * would run on this machine now. Refuses what `up` would, except not being root: then iptables
+ * is not read, and a note says so.
+ */
+async function dryRun(options: UpOptions, run: Runner, plan: NetworkPlan): Promise<UpReport> {
+  const { config } = options;
+  const root = (options.uid ?? process.getuid?.()) === 0;
+  const dry = await dryRunner(run, { root, dummy: options.dummy ?? (await kernelHasDummy()) });
+  await systemChecks(dry.run, plan);
+  const user = await trustedUser(config);
+  await wire(dry.run, memoryState(await readState(config.data)), plan);
+  return { dryRun: true, plan, commands: dry.commands, notes: dry.notes, steps: [], mirrors: mirrorUrls(config, plan.network.address), user: user.name };
+}
+
+/** The user the mirrors serve as; refuses a data directory or state file others could change. */
+async function trustedUser(config: Config): Promise<ServeUser> {
+  const user = await serveUser(config);
+  const problems = await trustProblems(config.data, statePath(config.data), user);
+  if (problems.length > 0) throw new NetworkError(`not serving ${config.data} as ${user.name}:\n  ${problems.join('\n  ')}`);
+  return user;
+}
+
+function mirrorUrls(config: Config, address: string): UpReport['mirrors'] {
+  return servedMirrors(config).map((m) => ({ name: m.name, url: `http://${address}:${m.port(config)}/` }));
 }
 
 /** After the foreground mirrors exit, the state no longer names their pid (it may be reused). */

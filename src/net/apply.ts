@@ -1,36 +1,37 @@
 import { NetworkError } from '../foundation/errors.ts';
 import { formatIp, parseCidr } from './cidr.ts';
-import { deleteChain, deleteRule, ensureChain, ensureRule, ruleArgs } from './iptables.ts';
+import { deleteChain, deleteRule, ensureChain, ensureRule } from './iptables.ts';
 import { networkSchema } from '../foundation/config.ts';
 import { NETWORK_LABEL, networkIsOurs } from './docker.ts';
 import { configureLink, createLink, deleteLink, LINK_MARK, linkExists, linkIsOurs, linkKind, routeDevice } from './links.ts';
 import { dockerNetworkArgs, networkPlan, validateNetwork, type NetworkPlan } from './plan.ts';
 import { must, type Runner } from './runner.ts';
-import { readState, removeState, writeState, type NetworkState } from './state.ts';
+import { readState, removeState, type NetworkState, type StateStore } from './state.ts';
 
 export type Step = string;
 
 /**
  * Make the system match the plan: the internal Docker network, the mirror interface with its
  * address on the bridge, the subnet routed through the bridge, our chain and the INPUT jump.
- * Idempotent: a second run changes nothing and says so. What it creates is recorded in the state
- * file before it is created. Returns what it did.
+ * Idempotent: a second run changes nothing and says so. What it creates is recorded in `store`
+ * before it is created (the state file for `up`; memory for a dry run, see dry-run.ts). Returns
+ * what it did. Everything it does to the system goes through `run`.
  */
-export async function wire(run: Runner, data: string, plan: NetworkPlan): Promise<Step[]> {
+export async function wire(run: Runner, store: StateStore, plan: NetworkPlan): Promise<Step[]> {
   const steps: Step[] = [];
-  const state: NetworkState = (await readState(data)) ?? { plan, created: {} };
+  const state: NetworkState = (await store.read()) ?? { plan, created: {} };
   state.plan = plan;
   if ((await run(['docker', 'network', 'inspect', plan.network.name])).code !== 0) {
     state.created.network = true;
-    await writeState(data, state);
+    await store.write(state);
     await must(run, dockerNetworkArgs(plan));
     steps.push(`created the internal Docker network ${plan.network.name} (${plan.network.subnet}, bridge ${plan.network.bridge})`);
   }
   if (!(await linkExists(run, plan.link.name))) {
     state.created.link = 'pending';
-    await writeState(data, state);
+    await store.write(state);
     state.created.link = await createLink(run, plan);
-    await writeState(data, state);
+    await store.write(state);
     steps.push(state.created.link === 'dummy'
       ? `created the dummy interface ${plan.link.name}`
       : `created ${plan.link.name} as a veth pair (peer ${plan.link.peer}): this kernel has no dummy link type`);
@@ -49,7 +50,7 @@ export async function wire(run: Runner, data: string, plan: NetworkPlan): Promis
   }
   if (await ensureChain(run, 'filter', plan.chain, plan.rules)) steps.push(`set the chain ${plan.chain}: accept ${plan.ports.join(', ')} on ${plan.network.address}, drop the rest from ${plan.network.bridge}`);
   if (await ensureRule(run, plan.jump, 'insert')) steps.push(`inserted INPUT -i ${plan.network.bridge} -j ${plan.chain}`);
-  await writeState(data, state);
+  await store.write(state);
   return steps;
 }
 
@@ -103,19 +104,4 @@ function trustedPlan(recorded: NetworkPlan | undefined): NetworkPlan | undefined
   if (!parsed.success || validateNetwork(parsed.data).length > 0) return undefined;
   const ports = (recorded.ports ?? []).filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
   return networkPlan(parsed.data, ports, Array.isArray(recorded.names) ? recorded.names.filter((n) => typeof n === 'string') : []);
-}
-
-/** The commands `wire` runs on a machine where none of it exists yet, for `--dry-run`. */
-export function planCommands(plan: NetworkPlan): string[][] {
-  return [
-    dockerNetworkArgs(plan),
-    ['ip', 'link', 'add', plan.link.name, 'type', 'dummy'],
-    ['ip', 'link', 'set', 'dev', plan.link.name, 'alias', LINK_MARK],
-    ['ip', 'addr', 'add', `${plan.link.address}/32`, 'dev', plan.link.name],
-    ['ip', 'link', 'set', 'dev', plan.link.name, 'master', plan.link.bridge],
-    ['ip', 'link', 'set', 'dev', plan.link.name, 'up'],
-    ['iptables', '--wait', '-t', 'filter', '-N', plan.chain],
-    ...plan.rules.map((r) => ruleArgs(r, '-A')),
-    ruleArgs(plan.jump, '-I'),
-  ];
 }

@@ -1,3 +1,6 @@
+import { readFile, stat } from 'node:fs/promises';
+import { release } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { CommandError } from '../foundation/errors.ts';
 import type { NetworkPlan } from './plan.ts';
 import { must, type Runner } from './runner.ts';
@@ -39,7 +42,8 @@ export async function linkIsOurs(run: Runner, name: string): Promise<boolean> {
 
 /**
  * Give the interface the mirror address (/32: the subnet's route stays on the bridge), enslave
- * it to the bridge and bring it (and a veth peer) up. Each step is skipped when already so.
+ * it to the bridge and bring it (and a veth peer) up. Each step is skipped when already so, so a
+ * dry run of a wired machine records nothing.
  */
 export async function configureLink(run: Runner, plan: NetworkPlan, kind: LinkKind): Promise<void> {
   const { name, peer, address, bridge } = plan.link;
@@ -47,8 +51,13 @@ export async function configureLink(run: Runner, plan: NetworkPlan, kind: LinkKi
   if (!addresses.includes(` ${address}/`)) await must(run, ['ip', 'addr', 'add', `${address}/32`, 'dev', name]);
   const link = (await must(run, ['ip', '-o', 'link', 'show', 'dev', name])).stdout;
   if (!link.includes(` master ${bridge} `)) await must(run, ['ip', 'link', 'set', 'dev', name, 'master', bridge]);
-  await must(run, ['ip', 'link', 'set', 'dev', name, 'up']);
-  if (kind === 'veth') await must(run, ['ip', 'link', 'set', 'dev', peer, 'up']);
+  if (!isUp(link)) await must(run, ['ip', 'link', 'set', 'dev', name, 'up']);
+  if (kind === 'veth' && !isUp((await must(run, ['ip', '-o', 'link', 'show', 'dev', peer])).stdout)) await must(run, ['ip', 'link', 'set', 'dev', peer, 'up']);
+}
+
+/** Whether `ip -o link show` says the link is administratively up: `UP` among its flags (not `LOWER_UP`). */
+function isUp(line: string): boolean {
+  return /<[^>]*\bUP\b[^>]*>/.test(line);
 }
 
 export async function deleteLink(run: Runner, name: string): Promise<void> {
@@ -74,4 +83,32 @@ export async function routes(run: Runner): Promise<Array<{ prefix: string; dev: 
 export async function linkKind(run: Runner, name: string): Promise<LinkKind> {
   const res = await run(['ip', '-d', '-o', 'link', 'show', 'dev', name]);
   return /\bveth\b/.test(res.stdout) ? 'veth' : 'dummy';
+}
+
+/**
+ * Whether the running kernel has the dummy link type, from what it says without being asked to
+ * create anything: the dummy module is loaded (`/sys/module/dummy`), or its build config
+ * (`/proc/config.gz`, else `/boot/config-<release>`) has `CONFIG_DUMMY=y` or `=m` — or says it is
+ * not set. Undefined when nothing tells. For dry runs; `up` itself just tries (`createLink`).
+ */
+export async function kernelHasDummy(): Promise<boolean | undefined> {
+  if (await stat('/sys/module/dummy').then(() => true, () => false)) return true;
+  const packed = await readFile('/proc/config.gz').catch(() => undefined);
+  const text = packed ? gunzipText(packed) : await readFile(`/boot/config-${release()}`, 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : dummyInKernelConfig(text);
+}
+
+/** `CONFIG_DUMMY` in a kernel build config: true for built in or a module, false when not set. */
+export function dummyInKernelConfig(config: string): boolean | undefined {
+  if (/^CONFIG_DUMMY=[ym]$/m.test(config)) return true;
+  if (/^# CONFIG_DUMMY is not set$/m.test(config)) return false;
+  return undefined;
+}
+
+function gunzipText(packed: Buffer): string | undefined {
+  try {
+    return gunzipSync(packed).toString('utf8');
+  } catch {
+    return undefined;
+  }
 }

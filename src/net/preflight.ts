@@ -11,6 +11,14 @@ import type { Runner } from './runner.ts';
  */
 export async function preflight(run: Runner, plan: NetworkPlan, uid = process.getuid?.()): Promise<void> {
   if (uid !== 0) throw new NetworkError('offline up changes network interfaces and firewall rules: run it as root (sudo offline up)');
+  await systemChecks(run, plan);
+}
+
+/**
+ * Everything `preflight` refuses but not being root; it only reads (docker info, network ls and
+ * inspect, ip route show), so a dry run refuses what `up` would.
+ */
+export async function systemChecks(run: Runner, plan: NetworkPlan): Promise<void> {
   if (!(await dockerRunning(run))) throw new NetworkError('Docker is not running (`docker info` failed): start it (systemctl start docker, or dockerd) and run offline up again');
   const subnet = parseCidr(plan.network.subnet)!;
   const address = parseIp(plan.network.address)!;

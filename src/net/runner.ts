@@ -4,8 +4,8 @@ import { CommandError, TimeLimitError } from '../foundation/errors.ts';
 export type CommandResult = { code: number; stdout: string; stderr: string };
 
 /**
- * Runs one command. Injected everywhere networking is done, so plans are unit-tested with a
- * recording runner and printed by `--dry-run` without touching the system.
+ * Runs one command. Injected everywhere networking is done, so plans are unit-tested on a fake
+ * system, and `--dry-run` runs `wire` through one that only reads the system (dry-run.ts).
  */
 export type Runner = (argv: string[]) => Promise<CommandResult>;
 

@@ -36,6 +36,25 @@ export async function writeState(data: string, state: NetworkState): Promise<voi
   await writeFileAtomic(statePath(data), JSON.stringify(state, null, 2));
 }
 
+/**
+ * Where `wire` keeps the state it writes ahead of each creation: the state file for a real `up`,
+ * memory for a dry run, which must leave no file behind.
+ */
+export type StateStore = { read(): Promise<NetworkState | undefined>; write(state: NetworkState): Promise<void> };
+
+export function fileState(data: string): StateStore {
+  return { read: () => readState(data), write: (state) => writeState(data, state) };
+}
+
+/** A store that starts from `initial` (a copy) and keeps what is written in memory only. */
+export function memoryState(initial?: NetworkState): StateStore {
+  let kept = structuredClone(initial);
+  return {
+    read: async () => structuredClone(kept),
+    write: async (state) => { kept = structuredClone(state); },
+  };
+}
+
 export async function removeState(data: string): Promise<void> {
   await rm(statePath(data), { force: true });
 }

@@ -1,7 +1,8 @@
 /**
  * A pretend machine for the networking unit tests: just enough of `iptables`, `ip` and `docker`
- * to run `wire`/`unwire`/`preflight` without root, recording every command. It models state, so
- * idempotence is tested as behaviour, not as a list of expected calls.
+ * to run `wire`/`unwire`/`preflight` without root, recording every command, and in `changes` the
+ * ones after which its state differed. It models state, so idempotence is tested as behaviour,
+ * not as a list of expected calls.
  */
 import type { CommandResult, Runner } from '../../src/net/runner.ts';
 
@@ -10,6 +11,8 @@ export type FakeNetwork = { name: string; subnet: string; gateway: string; bridg
 export type FakeSystem = {
   run: Runner;
   calls: string[][];
+  /** The calls that changed the machine's state (links, networks, chains, routes). */
+  changes: string[][];
   chains: Map<string, string[]>;
   links: Map<string, { kind: string; master?: string; addrs: string[]; up: boolean; alias?: string }>;
   networks: Map<string, FakeNetwork>;
@@ -23,18 +26,30 @@ const fail = (stderr: string): CommandResult => ({ code: 1, stdout: '', stderr }
 
 export function fakeSystem(opts: { dummy?: boolean; docker?: boolean } = {}): FakeSystem {
   const sys: FakeSystem = {
-    calls: [], chains: new Map([['INPUT', []]]), links: new Map(), networks: new Map(),
+    calls: [], changes: [], chains: new Map([['INPUT', []]]), links: new Map(), networks: new Map(),
     routes: [{ prefix: 'default', dev: 'eth0' }, { prefix: '192.168.5.0/24', dev: 'eth0' }],
     dummy: opts.dummy ?? false, docker: opts.docker ?? true,
     run: async (argv) => {
       sys.calls.push(argv);
-      if (argv[0] === 'iptables') return iptables(sys, argv.slice(4), argv[4] === undefined ? '' : argv[4]);
-      if (argv[0] === 'ip') return ip(sys, argv.slice(1));
-      if (argv[0] === 'docker') return docker(sys, argv.slice(1));
-      return fail(`unknown command ${argv[0]}`);
+      const before = machineState(sys);
+      const result = answer(sys, argv);
+      if (machineState(sys) !== before) sys.changes.push(argv);
+      return result;
     },
   };
   return sys;
+}
+
+/** Everything the pretend machine holds, as one string: equal strings, equal machines. */
+export function machineState(sys: FakeSystem): string {
+  return JSON.stringify({ chains: [...sys.chains], links: [...sys.links], networks: [...sys.networks], routes: sys.routes });
+}
+
+function answer(sys: FakeSystem, argv: string[]): CommandResult {
+  if (argv[0] === 'iptables') return iptables(sys, argv.slice(4), argv[4] === undefined ? '' : argv[4]);
+  if (argv[0] === 'ip') return ip(sys, argv.slice(1));
+  if (argv[0] === 'docker') return docker(sys, argv.slice(1));
+  return fail(`unknown command ${argv[0]}`);
 }
 
 function iptables(sys: FakeSystem, args: string[], _action: string): CommandResult {
@@ -65,7 +80,7 @@ function ip(sys: FakeSystem, args: string[]): CommandResult {
   }
   if ((m = /^(?:-o |-d -o )?link show dev (\S+)$/.exec(a))) {
     const l = sys.links.get(m[1]!);
-    return l ? ok(`8: ${m[1]}: <BROADCAST> mtu 1500 ${l.master ? `master ${l.master} ` : ''}state UP ${l.kind}${l.alias ? `\\    alias ${l.alias}` : ''}`) : fail('Device does not exist.');
+    return l ? ok(`8: ${m[1]}: <BROADCAST${l.up ? ',UP,LOWER_UP' : ''}> mtu 1500 ${l.master ? `master ${l.master} ` : ''}state ${l.up ? 'UP' : 'DOWN'} ${l.kind}${l.alias ? `\\    alias ${l.alias}` : ''}`) : fail('Device does not exist.');
   }
   if ((m = /^link set dev (\S+) alias (\S+)$/.exec(a))) { const l = sys.links.get(m[1]!); if (!l) return fail('no device'); l.alias = m[2]!; return ok(); }
   if ((m = /^-o -4 addr show dev (\S+)$/.exec(a))) return ok((sys.links.get(m[1]!)?.addrs ?? []).map((x) => `8: ${m![1]}    inet ${x} scope global`).join('\n'));

@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { NetworkError, TimeLimitError } from '../../src/foundation/errors.ts';
-import { planCommands, unwire, wire } from '../../src/net/apply.ts';
-import { chainName, networkPlan, validateNetwork } from '../../src/net/plan.ts';
+import { planFor, up } from '../../src/core/up.ts';
+import { parseConfig } from '../../src/ecosystems/config.ts';
+import { unwire, wire } from '../../src/net/apply.ts';
+import { dryRunner, isQuery, type DryRunOptions } from '../../src/net/dry-run.ts';
+import { dummyInKernelConfig } from '../../src/net/links.ts';
+import { chainName, networkPlan, validateNetwork, type NetworkPlan } from '../../src/net/plan.ts';
 import { preflight } from '../../src/net/preflight.ts';
 import { createRunner } from '../../src/net/runner.ts';
-import { statePath } from '../../src/net/state.ts';
-import { fakeSystem } from '../helpers/fake-system.ts';
+import { fileState, memoryState, statePath } from '../../src/net/state.ts';
+import { fakeSystem, machineState, type FakeSystem } from '../helpers/fake-system.ts';
 
 const defaults = { interface: 'offline0', address: '10.1.1.254', docker_network: 'no-internet', subnet: '10.1.1.0/24', bridge: 'br-offline' };
 
@@ -32,11 +36,93 @@ test('the rule plan: established, one accept per mirror port on the mirror addre
   assert.ok(chainName('x'.repeat(40)).length <= 28);
 });
 
-test('the dry-run commands are the plan, in order, with --wait on every iptables call', () => {
-  const commands = planCommands(networkPlan(defaults, [4873]));
-  assert.match(commands[0]!.join(' '), /^docker network create --driver bridge --internal --subnet 10\.1\.1\.0\/24 --gateway 10\.1\.1\.1 --aux-address offline-mirror=10\.1\.1\.254 --opt com\.docker\.network\.bridge\.name=br-offline .* no-internet$/);
-  assert.ok(commands.filter((c) => c[0] === 'iptables').every((c) => c[1] === '--wait'));
-  assert.deepEqual(commands.at(-1), ['iptables', '--wait', '-t', 'filter', '-I', 'INPUT', '-i', 'br-offline', '-j', 'OFFLINE-br-offline']);
+/** `up --dry-run`'s way: `wire` against the recording runner, asking `sys` only what it may read. */
+async function dryWire(sys: FakeSystem, plan: NetworkPlan, options: DryRunOptions = { root: true, dummy: sys.dummy }) {
+  const before = machineState(sys);
+  const start = sys.calls.length;
+  const dry = await dryRunner(sys.run, options);
+  await wire(dry.run, memoryState(), plan);
+  assert.equal(machineState(sys), before, 'a dry run changes nothing');
+  assert.deepEqual(sys.calls.slice(start).filter((c) => !isQuery(c)), [], 'only queries reach the system');
+  return dry;
+}
+
+test('a dry run prints the commands a real wire runs that change a fresh machine: with dummy links, and with only veth', async () => {
+  const plan = networkPlan(defaults, [4873, 3141]);
+  for (const dummy of [true, false]) {
+    const real = fakeSystem({ dummy });
+    await wire(real.run, fileState(await mkdtemp(join(tmpdir(), 'net-'))), plan);
+    const dry = await dryWire(fakeSystem({ dummy }), plan);
+    assert.deepEqual(dry.commands, real.changes, `dummy: ${dummy}`);
+    const text = dry.commands.map((c) => c.join(' '));
+    assert.match(text[0]!, /^docker network create --driver bridge --internal --subnet 10\.1\.1\.0\/24 --gateway 10\.1\.1\.1 --aux-address offline-mirror=10\.1\.1\.254 --opt com\.docker\.network\.bridge\.name=br-offline .* no-internet$/);
+    assert.equal(text[1], dummy ? 'ip link add offline0 type dummy' : 'ip link add offline0 type veth peer name offline0p');
+    assert.equal(text.includes('ip link set dev offline0p up'), !dummy);
+    assert.ok(dry.commands.filter((c) => c[0] === 'iptables').every((c) => c[1] === '--wait'));
+    assert.equal(text.at(-1), 'iptables --wait -t filter -I INPUT -i br-offline -j OFFLINE-br-offline');
+    assert.equal(text.length, dummy ? 12 : 13);
+    assert.deepEqual(dry.notes.map((n) => /no dummy link type/.test(n)), dummy ? [] : [true]);
+  }
+});
+
+test('a dry run of a wired machine prints nothing for the same plan, and only the chain refill for a new port', async () => {
+  const sys = fakeSystem({ dummy: false });
+  const data = await mkdtemp(join(tmpdir(), 'net-'));
+  await wire(sys.run, fileState(data), networkPlan(defaults, [4873]));
+  assert.deepEqual((await dryWire(sys, networkPlan(defaults, [4873]))).commands, []);
+  const wider = networkPlan(defaults, [4873, 3141]);
+  const dry = await dryWire(sys, wider);
+  const changed = sys.changes.length;
+  await wire(sys.run, fileState(data), wider);
+  assert.deepEqual(dry.commands, sys.changes.slice(changed));
+  assert.deepEqual(dry.commands.map((c) => c[4]), ['-F', '-A', '-A', '-A', '-A']);
+});
+
+test('a dry run without root never runs iptables, without Docker assumes no network, and says both', async () => {
+  const plan = networkPlan(defaults, [4873]);
+  const real = fakeSystem({ dummy: true });
+  await wire(real.run, fileState(await mkdtemp(join(tmpdir(), 'net-'))), plan);
+  const user = fakeSystem({ dummy: true });
+  const dry = await dryWire(user, plan, { root: false, dummy: true });
+  assert.deepEqual(user.calls.filter((c) => c[0] === 'iptables'), []);
+  assert.deepEqual(dry.commands, real.changes);
+  assert.match(dry.notes.join('\n'), /not root: iptables was not read/);
+
+  const noDocker = fakeSystem({ dummy: true, docker: false });
+  const assumed = await dryWire(noDocker, plan, { root: true, dummy: undefined });
+  assert.deepEqual(noDocker.calls.filter((c) => c[0] === 'docker'), [['docker', 'info', '--format', '{{.ServerVersion}}']]);
+  assert.deepEqual(assumed.commands, real.changes);
+  assert.match(assumed.notes.join('\n'), /Docker did not answer/);
+  assert.match(assumed.notes.join('\n'), /could not tell whether this kernel has the dummy link type/);
+});
+
+test('only read-only commands count as queries; anything else is recorded, never run', () => {
+  for (const q of [['docker', 'info'], ['docker', 'network', 'inspect', 'x'], ['ip', '-o', '-4', 'addr', 'show', 'dev', 'x'], ['ip', '-o', 'route', 'get', '10.1.1.2'], ['iptables', '--wait', '-t', 'filter', '-C', 'INPUT', '-j', 'X'], ['iptables', '--wait', '-t', 'filter', '-S', 'X']]) {
+    assert.ok(isQuery(q), q.join(' '));
+  }
+  for (const c of [['docker', 'network', 'create', 'x'], ['docker', 'network', 'rm', 'x'], ['ip', 'link', 'set', 'dev', 'x', 'up'], ['ip', '-n', 'ns', 'link', 'show'], ['ip', '-b', 'file'], ['ip', 'addr', 'add', '1.2.3.4/32', 'dev', 'x'], ['iptables', '--wait', '-t', 'filter', '-A', 'X'], ['iptables', '-C', 'INPUT'], ['sh', '-c', 'ip link show']]) {
+    assert.ok(!isQuery(c), c.join(' '));
+  }
+});
+
+test('the kernel config says whether there are dummy links', () => {
+  assert.equal(dummyInKernelConfig('CONFIG_VETH=y\nCONFIG_DUMMY=m\n'), true);
+  assert.equal(dummyInKernelConfig('# CONFIG_MODULES is not set\n# CONFIG_DUMMY is not set\nCONFIG_VETH=y\n'), false);
+  assert.equal(dummyInKernelConfig('CONFIG_DUMMY_IRQ=y\n'), undefined);
+});
+
+test('up --dry-run prints what wire would run, writes no state file and changes nothing', async () => {
+  const data = await mkdtemp(join(tmpdir(), 'net-'));
+  await chmod(data, 0o755);
+  const config = await parseConfig(`data: ${data}\nnpm: { port: 4873 }\nnetwork: ${JSON.stringify(defaults)}\n`, join(data, 'offline.yaml'), {});
+  const real = fakeSystem({ dummy: false });
+  await wire(real.run, fileState(await mkdtemp(join(tmpdir(), 'net-'))), planFor(config));
+  const sys = fakeSystem({ dummy: false });
+  const report = await up({ config, dryRun: true, run: sys.run, uid: 0, dummy: false });
+  assert.deepEqual(report.commands, real.changes);
+  assert.deepEqual(sys.changes, []);
+  await assert.rejects(readFile(statePath(data)), /ENOENT/);
+  assert.deepEqual(report.mirrors, [{ name: 'npm', url: 'http://10.1.1.254:4873/' }]);
 });
 
 test('an address outside the subnet is refused with the reason; so are the gateway and the broadcast address', () => {
@@ -52,7 +138,7 @@ test('wire creates the network, a veth where there is no dummy type, the rules; 
   const sys = fakeSystem({ dummy: false });
   const data = await mkdtemp(join(tmpdir(), 'net-'));
   const plan = networkPlan(defaults, [4873, 3141]);
-  const steps = await wire(sys.run, data, plan);
+  const steps = await wire(sys.run, fileState(data), plan);
   assert.equal(steps.length, 4);
   assert.match(steps[1]!, /veth pair .*no dummy link type/);
   assert.equal(sys.networks.get('no-internet')!.bridge, 'br-offline');
@@ -65,14 +151,16 @@ test('wire creates the network, a veth where there is no dummy type, the rules; 
   const jumpInsert = iptablesCalls.findIndex((c) => c[4] === '-I');
   assert.ok(jumpCheck >= 0 && jumpCheck < jumpInsert, 'rules are checked (-C) before they are added');
 
-  const again = await wire(sys.run, data, plan);
+  const changed = sys.changes.length;
+  const again = await wire(sys.run, fileState(data), plan);
   assert.deepEqual(again, []);
+  assert.deepEqual(sys.changes.slice(changed), [], 'the second wire runs no command that changes anything');
   assert.deepEqual(sys.chains.get('INPUT'), ['-i br-offline -j OFFLINE-br-offline'], 'one copy of the jump');
   assert.equal(sys.chains.get('OFFLINE-br-offline')!.length, 4, 'one copy of each rule');
   assert.deepEqual(sys.links.get('offline0')!.addrs, ['10.1.1.254/32']);
 
   const dummy = fakeSystem({ dummy: true });
-  assert.match((await wire(dummy.run, await mkdtemp(join(tmpdir(), 'net-')), plan))[1]!, /created the dummy interface offline0/);
+  assert.match((await wire(dummy.run, fileState(await mkdtemp(join(tmpdir(), 'net-'))), plan))[1]!, /created the dummy interface offline0/);
 });
 
 test('unwire removes exactly what wire created, and is harmless twice', async () => {
@@ -81,7 +169,7 @@ test('unwire removes exactly what wire created, and is harmless twice', async ()
   sys.networks.set('keep-me', { name: 'keep-me', subnet: '172.18.0.0/16', gateway: '172.18.0.1', bridge: 'br-keep', internal: false, aux: [], containers: [] });
   sys.chains.get('INPUT')!.push('-i eth0 -p tcp --dport 22 -j ACCEPT');
   const plan = networkPlan(defaults, [4873]);
-  await wire(sys.run, data, plan);
+  await wire(sys.run, fileState(data), plan);
   await unwire(sys.run, data, plan);
   assert.deepEqual([...sys.networks.keys()], ['keep-me']);
   assert.deepEqual([...sys.links.keys()], []);
@@ -96,13 +184,13 @@ test('a Docker network that existed before up is used, never removed; a foreign 
   const data = await mkdtemp(join(tmpdir(), 'net-'));
   const plan = networkPlan(defaults, [4873]);
   sys.networks.set('no-internet', { name: 'no-internet', subnet: '10.1.1.0/24', gateway: '10.1.1.1', bridge: 'br-offline', internal: true, aux: ['10.1.1.254'], containers: [] });
-  await wire(sys.run, data, plan);
+  await wire(sys.run, fileState(data), plan);
   await unwire(sys.run, data, plan);
   assert.ok(sys.networks.has('no-internet'));
 
   const foreign = fakeSystem();
   foreign.links.set('offline0', { kind: 'dummy', addrs: [], up: true });
-  await assert.rejects(wire(foreign.run, await mkdtemp(join(tmpdir(), 'net-')), plan), /offline0 exists and was not created by offline up/);
+  await assert.rejects(wire(foreign.run, fileState(await mkdtemp(join(tmpdir(), 'net-'))), plan), /offline0 exists and was not created by offline up/);
 });
 
 test('down after a crash half-way through up still cleans up what was recorded', async () => {
@@ -113,7 +201,7 @@ test('down after a crash half-way through up still cleans up what was recorded',
     if (argv[0] === 'iptables' && argv[4] === '-N') throw new Error('killed');
     return sys.run(argv);
   };
-  await assert.rejects(wire(crashing, data, plan), /killed/);
+  await assert.rejects(wire(crashing, fileState(data), plan), /killed/);
   assert.ok(sys.links.has('offline0') && sys.networks.has('no-internet'));
   await unwire(sys.run, data, plan);
   assert.equal(sys.links.size, 0);
