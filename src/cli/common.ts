@@ -1,11 +1,12 @@
-import { loadConfig, withAllMirrors, type Config } from '../ecosystems/config.ts';
+import { loadConfig, withAllMirrors, type Config, type ConfigOptions } from '../ecosystems/config.ts';
 import { isOfflineError } from '../foundation/errors.ts';
 
 /** `all`: act on every mirror, not only those the config has a section for (serve, up, status). */
 export type CommonOptions = { config: string; json?: boolean; all?: boolean };
 
-export async function loadFromOptions(opts: CommonOptions): Promise<Config> {
-  const config = await loadConfig(opts.config);
+/** The config `-c` names; `requireInputs: false` for commands that read no input file (serve, up, status …). */
+export async function loadFromOptions(opts: CommonOptions, options: ConfigOptions = {}): Promise<Config> {
+  const config = await loadConfig(opts.config, process.env, options);
   return opts.all ? withAllMirrors(config) : config;
 }
 

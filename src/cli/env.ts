@@ -7,7 +7,7 @@ export type EnvCliOptions = CommonOptions & { address?: string; write?: string; 
 
 /** `offline env`: shell exports on stdout, or the client files written to a directory. */
 export async function runEnv(opts: EnvCliOptions): Promise<number> {
-  const config = await loadFromOptions(opts);
+  const config = await loadFromOptions(opts, { requireInputs: false });
   const env = clientEnv(config, opts.address);
   if (opts.buildArgs) {
     process.stdout.write(buildArgs(imageSettings(config, env.address).env));

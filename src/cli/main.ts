@@ -79,6 +79,7 @@ Example, on loopback without the network wiring of \`offline up\`:
     .option('-d, --detach', 'return once every mirror answers; the mirrors keep serving in the background')
     .option('--dry-run', 'print the commands up would run on this machine now; change nothing')
     .option('--all', 'every mirror, also those the config has no section for')
+    .option('--compose', 'run the mirrors as the compose stack (compose.yaml) instead of in one offline process')
     .addHelpText('after', `
 Needs root and a running Docker. Creates (unless present) the internal Docker network
 network.docker_network (network.subnet, bridge network.bridge, network.address reserved), the
@@ -100,9 +101,15 @@ chain; if Docker does not answer, the network is taken as absent; each assumptio
 Whether a veth pair replaces the dummy link comes from the kernel's config. The base images up
 would load are counted, not listed.
 
+The mirrors run in one \`offline serve\` process (the default), or with --compose as the services of
+compose.yaml (project offline), one container per mirror on the host's network, bound to the mirror
+address, data mounted read-only, restart: unless-stopped. Their image is built by \`offline sync\`
+when offline.yaml has a stack: section (online), or here from stack.base / OFFLINE_BASE_IMAGE.
+
 Examples:
   sudo offline up --dry-run
-  sudo offline up -d && offline status && sudo offline down`)
+  sudo offline up -d && offline status && sudo offline down
+  sudo offline up --compose -d && offline status`)
     .action(wrap(runUp));
 
   program.command('down')

@@ -8,10 +8,10 @@ const log = (line: string): void => {
 
 /** `offline build -- ARGS`: docker build on the isolated network; exits with docker's status. */
 export async function runBuild(args: string[], opts: CommonOptions): Promise<number> {
-  return parkBuild({ config: await loadFromOptions(opts), args, log });
+  return parkBuild({ config: await loadFromOptions(opts, { requireInputs: false }), args, log });
 }
 
 /** `offline compose -- ARGS`: docker compose with the services and builds on the isolated network. */
 export async function runCompose(args: string[], opts: CommonOptions): Promise<number> {
-  return parkCompose({ config: await loadFromOptions(opts), args, log });
+  return parkCompose({ config: await loadFromOptions(opts, { requireInputs: false }), args, log });
 }

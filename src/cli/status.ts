@@ -3,7 +3,7 @@ import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
 import { formatBytes } from './format.ts';
 
 export async function runStatus(opts: CommonOptions): Promise<number> {
-  const config = await loadFromOptions(opts);
+  const config = await loadFromOptions(opts, { requireInputs: false });
   const report = await status(config);
   process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
   return EXIT.ok;
@@ -24,5 +24,8 @@ function formatStatus(r: StatusReport): string {
   if (n.rules === undefined) lines.push('firewall: run as root to read the rules');
   else lines.push(`firewall: ${n.rules.length} rule(s) in our chain, INPUT jump ${n.jump ? 'present' : 'absent'}${n.rules.map((x) => `\n  ${x}`).join('')}`);
   if (n.mirrors) lines.push(`mirrors process: pid ${n.mirrors.pid}, ${n.mirrors.running ? 'running' : 'not running'}`);
+  if (r.stack) {
+    lines.push(`compose stack (project offline): ${r.stack.length === 0 ? 'no containers' : r.stack.map((s) => `${s.service} ${s.state}${s.health === 'none' ? '' : ` (${s.health})`}`).join(', ')}`);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -3,12 +3,12 @@ import { up, type UpReport } from '../core/up.ts';
 import type { BaseImagesReport } from '../park/base-images.ts';
 import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
 
-export type UpCliOptions = CommonOptions & { detach?: boolean; dryRun?: boolean };
+export type UpCliOptions = CommonOptions & { detach?: boolean; dryRun?: boolean; compose?: boolean };
 
 /** `offline up`: wire the network, then serve (foreground until Ctrl-C, or detached with -d). */
 export async function runUp(opts: UpCliOptions): Promise<number> {
-  const config = await loadFromOptions(opts);
-  const report = await up({ config, detach: opts.detach, dryRun: opts.dryRun, all: opts.all, cli: [process.execPath, ...process.execArgv, process.argv[1]!] });
+  const config = await loadFromOptions(opts, { requireInputs: false });
+  const report = await up({ config, detach: opts.detach, dryRun: opts.dryRun, all: opts.all, compose: opts.compose, cli: [process.execPath, ...process.execArgv, process.argv[1]!] });
   const { foreground, ...printable } = report;
   if (opts.json) process.stdout.write(`${JSON.stringify(printable, null, 2)}\n`);
   else if (report.dryRun) printDryRun(report, config.docker.images.length);
@@ -18,7 +18,11 @@ export async function runUp(opts: UpCliOptions): Promise<number> {
     for (const m of report.mirrors) process.stdout.write(`${m.name} mirror: ${m.url}\n`);
     if (report.plan.names.length > 0) process.stdout.write(`on the isolated network only: https://{${report.plan.names.join(',')}}/ answered on ${report.plan.network.address}:443 (offline build and compose resolve them there; base images trust offline's CA)\n`);
     printImages(report.images);
-    if (report.alreadyServing) process.stdout.write(`mirrors already serving (pid ${report.pid})\n`);
+    if (report.runtime === 'compose') {
+      for (const s of report.services ?? []) process.stdout.write(`stack service ${s.service}: ${s.state}${s.health === 'none' ? '' : ` (${s.health})`}\n`);
+      process.stdout.write(opts.detach ? `mirrors serving as the compose stack (project offline) as ${report.user}; \`offline down\` stops it and removes the wiring\n`
+        : 'mirrors serving as the compose stack; following its logs, Ctrl-C stops it (the wiring stays until `offline down`)\n');
+    } else if (report.alreadyServing) process.stdout.write(`mirrors already serving (pid ${report.pid})\n`);
     else if (opts.detach) process.stdout.write(`mirrors serving in the background as ${report.user} (pid ${report.pid}); \`offline down\` stops them and removes the wiring\n`);
     else process.stdout.write(`mirrors starting as ${report.user} (pid ${report.pid}); Ctrl-C stops them (the wiring stays until \`offline down\`)\n`);
   }
@@ -52,7 +56,7 @@ function printImages(images: BaseImagesReport | undefined): void {
 
 /** `offline down`: stop the mirrors and remove exactly what `up` created. */
 export async function runDown(opts: CommonOptions): Promise<number> {
-  const config = await loadFromOptions(opts);
+  const config = await loadFromOptions(opts, { requireInputs: false });
   const report = await down({ config });
   if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else for (const step of report.steps) process.stdout.write(`${step}\n`);

@@ -5,6 +5,7 @@ import { isAlive, isOurMirrors, readState } from '../net/state.ts';
 import type { Config } from '../ecosystems/config.ts';
 import { NetworkError } from '../foundation/errors.ts';
 import { planFor } from './up.ts';
+import { STACK_PROJECT, stopStack } from './stack.ts';
 
 export type DownReport = { steps: string[]; stopped?: number };
 
@@ -28,6 +29,8 @@ export async function down(options: { config: Config; run?: Runner; uid?: number
   } else if (pid && isAlive(pid)) {
     notes.push(`left pid ${pid} alone: it is not the offline serve process that up started`);
   }
+  // The stack `up --compose` started (recorded before it started): only project `offline`.
+  const stack = state?.stack ? await stopStack(options.config, run) : false;
   const images = await restoreBaseImages(run);
   const steps = await unwire(run, options.config.data, planFor(options.config));
   steps.unshift(
@@ -36,6 +39,7 @@ export async function down(options: { config: Config; run?: Runner; uid?: number
     ...images.problems.map((p) => `could not restore a base image: ${p}`),
   );
   if (stopped) steps.unshift(`stopped the mirrors (pid ${stopped})`);
+  if (stack) steps.unshift(`stopped and removed the compose stack (project ${STACK_PROJECT})`);
   steps.unshift(...notes);
   return { steps, stopped };
 }

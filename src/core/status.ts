@@ -6,6 +6,8 @@ import type { MirrorStatus } from '../ecosystems/types.ts';
 import type { Config } from '../ecosystems/config.ts';
 import { networkStatus, type NetworkStatus } from './network-status.ts';
 import { readSyncRecord } from '../engine/sync-record.ts';
+import { readState } from '../net/state.ts';
+import { stackServices, type StackService } from './stack.ts';
 import { createRunner } from '../net/runner.ts';
 
 export type StatusReport = {
@@ -19,6 +21,8 @@ export type StatusReport = {
   unconfigured: string[];
   /** Undefined when the network tools (ip, docker) cannot be run here. */
   network: NetworkStatus | undefined;
+  /** The compose stack `up --compose` started: each service's state and health. */
+  stack?: StackService[];
 };
 
 /**
@@ -34,9 +38,11 @@ export async function status(config: Config): Promise<StatusReport> {
     return { ...s, port, lastSync: (await readSyncRecord(dir))?.lastSync, serving: present ? await answers(config.listen, port) : undefined };
   }));
   // A status is a glance: tools that do not answer within seconds count as unknown.
-  const network = await networkStatus(config, createRunner(10_000), mirrorPorts(config)).catch(() => undefined);
+  const glance = createRunner(10_000);
+  const network = await networkStatus(config, glance, mirrorPorts(config)).catch(() => undefined);
+  const stack = (await readState(config.data))?.stack ? await stackServices(config, glance).catch(() => []) : undefined;
   const unconfigured = MIRRORS.filter((m) => !config.mirrors.includes(m.name)).map((m) => m.name);
-  return { config: config.file, data: config.data, listen: config.listen, listenAddressPresent: present, mirrors, unconfigured, network };
+  return { config: config.file, data: config.data, listen: config.listen, listenAddressPresent: present, mirrors, unconfigured, network, ...(stack ? { stack } : {}) };
 }
 
 export function isLocalAddress(address: string): boolean {

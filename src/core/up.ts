@@ -1,6 +1,3 @@
-import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { mirrorPorts, outsideNames, servedMirrors } from '../ecosystems/index.ts';
 import { installBaseImages, type BaseImagesReport } from '../park/base-images.ts';
 import { wire } from '../net/apply.ts';
@@ -9,12 +6,14 @@ import { kernelHasDummy } from '../net/links.ts';
 import { networkPlan, validateNetwork, type NetworkPlan } from '../net/plan.ts';
 import { preflight, systemChecks } from '../net/preflight.ts';
 import { systemRunner, type Runner } from '../net/runner.ts';
-import { fileState, isAlive, isOurMirrors, memoryState, readState, startTicks, statePath, writeState } from '../net/state.ts';
+import { fileState, memoryState, readState, statePath } from '../net/state.ts';
 import type { Config } from '../ecosystems/config.ts';
 import { ConfigError, NetworkError } from '../foundation/errors.ts';
-import { answers } from '../foundation/listen.ts';
 import { ensureServingCertificate } from '../foundation/tls.ts';
 import { serveUser, trustProblems, type ServeUser } from './serve-user.ts';
+import { startEmbedded } from './up-embedded.ts';
+import { startComposeRuntime } from './up-compose.ts';
+import type { StackService } from './stack.ts';
 
 export type UpOptions = {
   config: Config;
@@ -36,6 +35,8 @@ export type UpOptions = {
   readyTimeoutMs?: number;
   /** Serve every mirror, configured or not (`--all`); `config.mirrors` already says so. */
   all?: boolean;
+  /** Run the mirrors as the compose stack (compose.yaml) instead of in an `offline serve` process. */
+  compose?: boolean;
 };
 
 export type UpReport = {
@@ -53,9 +54,15 @@ export type UpReport = {
   /** The user the mirrors serve as (never root). */
   user?: string;
   alreadyServing?: boolean;
+  /** `embedded`: an `offline serve` process; `compose`: the stack's containers (`services`). */
+  runtime?: 'embedded' | 'compose';
+  services?: StackService[];
   /** Foreground only: the mirrors' process, to stop on Ctrl-C; `exited` settles once it is gone. */
   foreground?: { stop(): void; exited: Promise<void> };
 };
+
+/** What the runtimes need once the network is wired. */
+export type Started = { config: Config; run: Runner; plan: NetworkPlan; address: string; user: ServeUser; detach: boolean; timeoutMs: number };
 
 export function planFor(config: Config): NetworkPlan {
   const problems = validateNetwork(config.network);
@@ -83,32 +90,11 @@ export async function up(options: UpOptions): Promise<UpReport> {
   if (plan.names.length > 0) await ensureServingCertificate(config.data, plan.names);
   const images = await installBaseImages(config, run, address);
   const mirrors = mirrorUrls(config, address);
-  const state = (await readState(config.data))!;
-  if (await isOurMirrors(state.mirrors)) {
-    await waitForPorts(address, plan.ports, options.readyTimeoutMs ?? 30_000);
-    return { dryRun: false, plan, steps, mirrors, images, pid: state.mirrors!.pid, user: user.name, alreadyServing: true };
-  }
-  const log = join(config.data, 'offline-up.log');
-  const cli = options.cli ?? [process.execPath, process.argv[1]!];
-  const args = [...cli.slice(1), 'serve', '-c', config.file, '--listen', address, ...(options.all ? ['--all'] : [])];
-  const out = options.detach ? openSync(log, 'a') : undefined;
-  const child = spawn(cli[0]!, args, { detached: Boolean(options.detach), stdio: out === undefined ? 'inherit' : ['ignore', out, out] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  state.mirrors = { pid: child.pid!, log: out === undefined ? '' : log, started: new Date().toISOString(), startTicks: await startTicks(child.pid!) };
-  await writeState(config.data, state);
-  if (!options.detach) {
-    const cleared = exited.then(() => forgetMirrors(config.data, child.pid!));
-    return { dryRun: false, plan, steps, mirrors, images, pid: child.pid, user: user.name, foreground: { stop: () => child.kill('SIGTERM'), exited: cleared } };
-  }
-  child.unref();
-  try {
-    await waitForPorts(address, plan.ports, options.readyTimeoutMs ?? 30_000, () => child.exitCode !== null || !isAlive(child.pid));
-  } catch (err) {
-    if (isAlive(child.pid)) process.kill(child.pid!, 'SIGTERM');
-    const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-5).join('\n');
-    throw new NetworkError(`${(err as Error).message}; the mirrors' log (${log}) ends:\n${tail}`);
-  }
-  return { dryRun: false, plan, steps, mirrors, images, pid: child.pid, user: user.name };
+  const started = { config, run, plan, address, user, detach: Boolean(options.detach), timeoutMs: options.readyTimeoutMs ?? 30_000 };
+  const runtime = options.compose
+    ? await startComposeRuntime(started)
+    : await startEmbedded({ ...started, cli: options.cli ?? [process.execPath, process.argv[1]!], all: Boolean(options.all) });
+  return { dryRun: false, plan, steps, mirrors, images, user: user.name, ...runtime };
 }
 
 /**
@@ -137,24 +123,4 @@ async function trustedUser(config: Config): Promise<ServeUser> {
 
 function mirrorUrls(config: Config, address: string): UpReport['mirrors'] {
   return servedMirrors(config).map((m) => ({ name: m.name, url: `http://${address}:${m.port(config)}/` }));
-}
-
-/** After the foreground mirrors exit, the state no longer names their pid (it may be reused). */
-async function forgetMirrors(data: string, pid: number): Promise<void> {
-  const state = await readState(data);
-  if (state?.mirrors?.pid !== pid) return;
-  delete state.mirrors;
-  await writeState(data, state);
-}
-
-/** Wait until every port accepts a TCP connection on `address`. */
-export async function waitForPorts(address: string, ports: number[], timeoutMs: number, dead?: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (const port of ports) {
-    while (!(await answers(address, port))) {
-      if (dead?.()) throw new Error('the mirrors exited before answering');
-      if (Date.now() > deadline) throw new Error(`no mirror answered on ${address}:${port} within ${timeoutMs / 1000} s`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }

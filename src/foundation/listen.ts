@@ -45,3 +45,15 @@ export function answers(host: string, port: number, timeoutMs = 1000): Promise<b
     socket.once('error', () => resolve(false));
   });
 }
+
+/** Wait until every port accepts a TCP connection on `address`. */
+export async function waitForPorts(address: string, ports: number[], timeoutMs: number, dead?: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const port of ports) {
+    while (!(await answers(address, port))) {
+      if (dead?.()) throw new Error('the mirrors exited before answering');
+      if (Date.now() > deadline) throw new Error(`no mirror answered on ${address}:${port} within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

@@ -15,6 +15,8 @@ export type NetworkState = {
   plan: NetworkPlan;
   created: { network?: boolean; link?: LinkKind | 'pending' };
   mirrors?: MirrorsProcess;
+  /** The compose stack `up --compose` started (written before it starts); `down` stops it. */
+  stack?: { project: string; started: string };
 };
 
 /** The `offline serve` process `up` started: its pid, and its start time to tell it from a reused pid. */
