@@ -1,11 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { request } from 'undici';
 import { IntegrityError, UpstreamError } from '../foundation/errors.ts';
 import { createVerifier, fileMatches, type Verifier } from './digest.ts';
-import { RetryableStatus, type Http } from './http.ts';
-import { isRetryableStatus } from './retry.ts';
+import { RetryableStatus, type Authorizer, type Http, type HttpResponse } from './http.ts';
 
 /** One file to fetch: where from, where to, and the digest it must have. */
 export type DownloadItem = {
@@ -24,11 +22,8 @@ export type DownloadItem = {
   /** Expected size in bytes, when the index says. */
   size?: number;
   headers?: Record<string, string>;
-  /**
-   * Headers that authorize the GET (a registry's bearer token), asked for on every attempt; after
-   * a 401 it is asked again with `refresh` so an expired token is replaced once.
-   */
-  authorize?: (refresh: boolean) => Promise<Record<string, string>>;
+  /** What authorizes the GET (a registry's bearer token); told about a 401 so it can refresh once. */
+  authorizer?: Authorizer;
 };
 
 export type DownloadResult = { status: 'downloaded' | 'present' | 'absent'; bytes: number };
@@ -54,21 +49,17 @@ export async function download(http: Http, item: DownloadItem, onBytes: (n: numb
   }
   await mkdir(dirname(item.dest), { recursive: true });
   const partial = item.dest + PARTIAL_SUFFIX;
-  const auth = { refresh: false, refreshed: false };
   // One time limit for the file, whatever the attempts: `--timeout` is per file.
   const deadline = http.deadline();
   let bytes: number;
   try {
-    bytes = await http.withRetries(item.url, async (signal) => {
-      return fetchInto(http, item, partial, await resumePrefix(partial, item.integrity), signal, onBytes, auth);
-    }, deadline);
+    bytes = await fetchInto(http, item, partial, { resume: true, deadline, onBytes });
   } catch (err) {
     if (item.optional && err instanceof UpstreamError && err.status === 404) return { status: 'absent', bytes: 0 };
     if (!(err instanceof IntegrityError)) throw err;
     // One bad transfer (or a resumed file mixing two versions of a changed upstream file) is not
     // yet a verdict: start over once from nothing before reporting the mismatch.
-    bytes = await http.withRetries(item.url, (signal) =>
-      fetchInto(http, item, partial, { bytes: 0, verifier: createVerifier(item.integrity) }, signal, onBytes, auth), deadline);
+    bytes = await fetchInto(http, item, partial, { resume: false, deadline, onBytes });
   }
   await rename(partial, item.dest);
   return { status: 'downloaded', bytes };
@@ -84,34 +75,32 @@ async function resumePrefix(partial: string, integrity: string | undefined): Pro
   return { bytes: info.size, verifier };
 }
 
-type AuthState = { refresh: boolean; refreshed: boolean };
+type Transfer = { resume: boolean; deadline: AbortSignal; onBytes: (n: number) => void };
 
-async function fetchInto(
-  http: Http, item: DownloadItem, partial: string, prefix: Prefix, signal: AbortSignal, onBytes: (n: number) => void, auth: AuthState,
-): Promise<number> {
-  const authorization = item.authorize ? await item.authorize(auth.refresh) : {};
-  auth.refresh = false;
-  const headers: Record<string, string> = { 'user-agent': http.options.userAgent, ...item.headers, ...authorization };
-  if (prefix.bytes > 0) headers.range = `bytes=${prefix.bytes}-`;
-  const res = await request(item.url, { dispatcher: http.dispatcher, signal, headers });
-  if (res.statusCode === 401 && item.authorize && !auth.refreshed) {
-    await res.body.dump();
-    auth.refresh = auth.refreshed = true;
-    throw new RetryableStatus(401, '0');
-  }
-  if (res.statusCode === 416 && prefix.bytes > 0) {
-    await res.body.dump();
-    await rm(partial, { force: true });
-    throw new RetryableStatus(416, '0');
-  }
-  if (isRetryableStatus(res.statusCode)) {
-    await res.body.dump();
-    throw new RetryableStatus(res.statusCode, res.headers['retry-after']);
-  }
-  if (res.statusCode !== 200 && res.statusCode !== 206) {
-    await res.body.dump();
-    throw new UpstreamError(item.url, res.statusCode, `cannot download ${item.label}`);
-  }
+/**
+ * One request (its attempts retried by `http`) writing the body to `partial`. With `resume`, each
+ * attempt first reads what `partial` already holds and asks for the rest with a Range; a 416 to
+ * that Range drops the partial file and tries again from nothing.
+ */
+function fetchInto(http: Http, item: DownloadItem, partial: string, transfer: Transfer): Promise<number> {
+  let prefix: Prefix = { bytes: 0, verifier: createVerifier(item.integrity) };
+  const headers = async (): Promise<Record<string, string>> => {
+    prefix = transfer.resume ? await resumePrefix(partial, item.integrity) : { bytes: 0, verifier: createVerifier(item.integrity) };
+    return prefix.bytes > 0 ? { ...item.headers, range: `bytes=${prefix.bytes}-` } : { ...item.headers };
+  };
+  const statuses = (status: number) => status === 200 || status === 206 || (status === 416 && prefix.bytes > 0);
+  return http.request(item.url, { headers, statuses, authorizer: item.authorizer, deadline: transfer.deadline, what: `cannot download ${item.label}` }, async (res) => {
+    if (res.statusCode === 416) {
+      await res.body.dump();
+      await rm(partial, { force: true });
+      throw new RetryableStatus(416, '0');
+    }
+    return writePartial(res, item, partial, prefix, transfer.onBytes);
+  });
+}
+
+/** Stream a 200 (from the start) or 206 (after `prefix`) into `partial`, verifying as it goes. */
+async function writePartial(res: HttpResponse, item: DownloadItem, partial: string, prefix: Prefix, onBytes: (n: number) => void): Promise<number> {
   const append = res.statusCode === 206 && prefix.bytes > 0;
   const verifier = append ? prefix.verifier : createVerifier(item.integrity);
   let total = append ? prefix.bytes : 0;

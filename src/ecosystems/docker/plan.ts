@@ -66,7 +66,7 @@ export async function planDocker(ctx: SyncContext): Promise<MirrorPlan> {
         integrity: sriFromHex('sha256', blob.digest.slice('sha256:'.length)),
         label: `${formatReference(image.ref)} ${blob.digest.slice(0, 19)}`,
         size: blob.size,
-        authorize: (refresh) => c.authorize(image.ref.repository, refresh),
+        authorizer: c.authorizer(image.ref.repository),
       });
     }
   }

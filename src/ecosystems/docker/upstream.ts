@@ -3,36 +3,35 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { IntegrityError, UpstreamError } from '../../foundation/errors.ts';
-import type { Http } from '../../engine/http.ts';
+import { headerValue, type Authorizer, type Http } from '../../engine/http.ts';
 import { MANIFEST_ACCEPT } from './media.ts';
 import type { Credentials, Manifest } from './types.ts';
 
 
 /**
  * A read-only client for one registry's distribution API, with the auth Docker Hub and ghcr.io
- * use: a 401 carrying `WWW-Authenticate: Bearer realm=…,service=…,scope=…` is answered by getting a
- * token from the realm (anonymously, or with Basic credentials from the user's Docker config) and
- * retrying; `Basic` challenges get the credentials directly. Tokens are cached per scope.
+ * use (the OCI distribution spec's token flow): a 401 carrying `WWW-Authenticate: Bearer
+ * realm=…,service=…,scope=…` is answered by getting a token from the realm (anonymously, or with
+ * Basic credentials from the user's Docker config) and retrying; `Basic` challenges get the
+ * credentials directly. Tokens are cached per scope. Every request, blobs included, goes through
+ * the engine's HTTP client with the repository's `Authorizer`.
  */
 export type RegistryClient = {
   url: string;
   /** Fetch a manifest by tag or digest; verifies the digest when one is asked for or announced. */
   manifest(repository: string, reference: string): Promise<Manifest | undefined>;
-  /** Headers that authorize a blob GET in `repository` (fresh when `refresh`). */
-  authorize(repository: string, refresh?: boolean): Promise<Record<string, string>>;
+  /** What authorizes requests in `repository` (manifests, blob downloads). */
+  authorizer(repository: string): Authorizer;
 };
 
 export function createRegistryClient(http: Http, url: string, credentials: Credentials | undefined): RegistryClient {
-  const tokens = new Map<string, string>();
+  const tokens = new Map<string, Promise<string>>();
+  /** The registry's last challenge; none until it asks for authorization. */
   let challenge: string | undefined;
 
-  async function authorize(repository: string, refresh = false): Promise<Record<string, string>> {
-    if (!challenge) return {};
-    if (/^basic/i.test(challenge)) return credentials ? { authorization: basic(credentials) } : {};
-    const scope = `repository:${repository}:pull`;
-    if (!refresh && tokens.has(scope)) return { authorization: `Bearer ${tokens.get(scope)}` };
-    const params = parseChallenge(challenge);
-    if (!params.realm) throw new UpstreamError(url, 401, `the registry's auth challenge has no realm: ${challenge}`);
+  async function fetchToken(scope: string, bearer: string): Promise<string> {
+    const params = parseChallenge(bearer);
+    if (!params.realm) throw new UpstreamError(url, 401, `the registry's auth challenge has no realm: ${bearer}`);
     const tokenUrl = new URL(params.realm);
     if (params.service) tokenUrl.searchParams.set('service', params.service);
     tokenUrl.searchParams.set('scope', scope);
@@ -40,39 +39,58 @@ export function createRegistryClient(http: Http, url: string, credentials: Crede
     const doc = await http.getJson(tokenUrl.href, headers) as { token?: string; access_token?: string } | undefined;
     const token = doc?.token ?? doc?.access_token;
     if (!token) throw new UpstreamError(tokenUrl.href, undefined, `no token for ${scope}${credentials ? '' : ' (anonymous; add credentials with docker login)'}`);
-    tokens.set(scope, token);
-    return { authorization: `Bearer ${token}` };
+    return token;
   }
 
-  async function get(path: string, repository: string, accept: string): Promise<{ status: number; body: Buffer; type?: string; digest?: string }> {
-    const target = `${url}${path}`;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const headers = { accept, ...(await authorize(repository, attempt > 0)) };
-      const res = await http.fetch(target, headers);
-      const auth = res.headers['www-authenticate'];
-      if (res.status === 401 && auth && attempt === 0) {
-        challenge = Array.isArray(auth) ? auth[0] : auth;
-        continue;
-      }
-      const one = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h);
-      return { status: res.status, body: res.body, type: one(res.headers['content-type']), digest: one(res.headers['docker-content-digest']) };
+  /** The scope's token, fetched once however many requests want it at the same time. */
+  function token(scope: string, bearer: string): Promise<string> {
+    let pending = tokens.get(scope);
+    if (!pending) {
+      pending = fetchToken(scope, bearer);
+      tokens.set(scope, pending);
+      const mine = pending;
+      pending.catch(() => tokens.get(scope) === mine && tokens.delete(scope));
     }
-    throw new UpstreamError(target, 401, 'unauthorized: check the credentials in your Docker config (docker login)');
+    return pending;
+  }
+
+  function authorizer(repository: string): Authorizer {
+    const scope = `repository:${repository}:pull`;
+    return {
+      advice: 'check the credentials in your Docker config (docker login)',
+      async headers(): Promise<Record<string, string>> {
+        if (!challenge) return {};
+        if (isBasic(challenge)) return credentials ? { authorization: basic(credentials) } : {};
+        return { authorization: `Bearer ${await token(scope, challenge)}` };
+      },
+      async challenged(_url, header) {
+        if (header) challenge = header;
+        tokens.delete(scope);
+        if (!challenge) return false;
+        return !isBasic(challenge) || credentials !== undefined;
+      },
+    };
   }
 
   return {
     url,
-    authorize,
+    authorizer,
     async manifest(repository, reference) {
-      const res = await get(`/v2/${repository}/manifests/${reference}`, repository, MANIFEST_ACCEPT);
+      const target = `${url}/v2/${repository}/manifests/${reference}`;
+      const res = await http.fetch(target, { accept: MANIFEST_ACCEPT }, {
+        statuses: [200, 404], authorizer: authorizer(repository), what: 'cannot fetch the manifest', explain: errorText,
+      });
       if (res.status === 404) return undefined;
-      if (res.status !== 200) throw new UpstreamError(`${url}/v2/${repository}/manifests/${reference}`, res.status, errorText(res.body));
       const digest = `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
-      const expected = reference.startsWith('sha256:') ? reference : res.digest;
-      if (expected && expected !== digest) throw new IntegrityError(`${url}/v2/${repository}/manifests/${reference}`, expected, digest);
-      return { bytes: res.body, mediaType: (res.type ?? '').split(';')[0]!.trim(), digest };
+      const expected = reference.startsWith('sha256:') ? reference : headerValue(res.headers['docker-content-digest']);
+      if (expected && expected !== digest) throw new IntegrityError(target, expected, digest);
+      return { bytes: res.body, mediaType: (headerValue(res.headers['content-type']) ?? '').split(';')[0]!.trim(), digest };
     },
   };
+}
+
+function isBasic(challenge: string): boolean {
+  return /^basic/i.test(challenge);
 }
 
 function basic(c: Credentials): string {
@@ -85,12 +103,13 @@ export function parseChallenge(header: string): Record<string, string> {
   return params;
 }
 
-function errorText(body: Buffer): string {
+/** The registry's own words for a refusal: its `errors` document (OCI distribution spec). */
+function errorText(body: Buffer): string | undefined {
   try {
     const doc = JSON.parse(body.toString()) as { errors?: Array<{ code?: string; message?: string }> };
-    return doc.errors?.map((e) => `${e.code}: ${e.message}`).join('; ') || 'unexpected answer';
+    return doc.errors?.map((e) => `${e.code}: ${e.message}`).join('; ') || undefined;
   } catch {
-    return 'unexpected answer';
+    return undefined;
   }
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { Parser } from 'tar';
-import { IntegrityError, TooLargeError, UpstreamError } from '../../foundation/errors.ts';
+import { IntegrityError, TooLargeError } from '../../foundation/errors.ts';
 import type { Http } from '../../engine/http.ts';
 import type { IndexFile } from './upstream.ts';
 import { bufferSource, listZip, readZipEntry, wheelMetadata, type ByteSource } from './zip.ts';
@@ -64,13 +64,7 @@ export async function fetchMetadata(http: Http, file: IndexFile, limit: number):
   if (file.filename.endsWith('.whl')) return wheelMetadata(await remoteSource(http, file.url), limit);
   if (file.filename.endsWith('.zip')) return zipPkgInfo(await remoteSource(http, file.url), file.filename, limit);
   if (/\.(tar\.gz|tgz)$/.test(file.filename)) {
-    return http.stream(file.url, {}, async (res) => {
-      if (res.statusCode !== 200) {
-        await res.body.dump();
-        throw new UpstreamError(file.url, res.statusCode, 'cannot read metadata');
-      }
-      return tarPkgInfo(res.body, file.filename, limit);
-    });
+    return http.request(file.url, { what: 'cannot read metadata' }, (res) => tarPkgInfo(res.body, file.filename, limit));
   }
   throw new Error(`${file.filename}: only wheels and .tar.gz or .zip sdists are read for metadata`);
 }
@@ -153,8 +147,7 @@ async function remoteSource(http: Http, url: string): Promise<ByteSource> {
 }
 
 async function getRange(http: Http, url: string, range: string | undefined): Promise<{ status: number; body: Buffer; contentRange?: string }> {
-  const res = await http.fetch(url, range ? { range } : {});
-  if (res.status !== 200 && res.status !== 206) throw new UpstreamError(url, res.status, 'cannot read metadata');
+  const res = await http.fetch(url, range ? { range } : {}, { statuses: [200, 206], what: 'cannot read metadata' });
   const contentRange = res.headers['content-range'];
   return { status: res.status, body: res.body, contentRange: Array.isArray(contentRange) ? contentRange[0] : contentRange };
 }
