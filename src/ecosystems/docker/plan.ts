@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { describeError, isOfflineError } from '../../foundation/errors.ts';
 import { writeFileAtomic } from '../../foundation/atomic.ts';
 import { sriFromHex } from '../../engine/digest.ts';
