@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { Parser } from 'tar';
-import { IntegrityError, TooLargeError } from '../../foundation/errors.ts';
+import { InputError, IntegrityError } from '../../foundation/errors.ts';
+import { readTarGz } from '../../foundation/tar.ts';
+import { bufferSource, readZipMember, type ByteSource } from '../../foundation/zip.ts';
 import type { Http } from '../../engine/http.ts';
 import type { IndexFile } from './upstream.ts';
-import { bufferSource, listZip, readZipEntry, wheelMetadata, type ByteSource } from './zip.ts';
 
 /** The fields of core metadata (METADATA / PKG-INFO) that resolution needs. */
 export type CoreMetadata = {
@@ -61,77 +60,63 @@ export async function fetchMetadata(http: Http, file: IndexFile, limit: number):
       return bytes;
     }
   }
-  if (file.filename.endsWith('.whl')) return wheelMetadata(await remoteSource(http, file.url), limit);
-  if (file.filename.endsWith('.zip')) return zipPkgInfo(await remoteSource(http, file.url), file.filename, limit);
+  if (file.filename.endsWith('.whl')) return wheelMetadata(await remoteSource(http, file.url), file.url, limit);
+  if (file.filename.endsWith('.zip')) return zipPkgInfo(await remoteSource(http, file.url), file.url, limit);
   if (/\.(tar\.gz|tgz)$/.test(file.filename)) {
     return http.request(file.url, { what: 'cannot read metadata' }, (res) => tarPkgInfo(res.body, file.filename, limit));
   }
   throw new Error(`${file.filename}: only wheels and .tar.gz or .zip sdists are read for metadata`);
 }
 
+const METADATA = /^[^/]+\.dist-info\/METADATA$/;
 const PKG_INFO = /^[^/]+\/PKG-INFO$/;
 
-async function zipPkgInfo(source: ByteSource, filename: string, limit: number): Promise<Buffer> {
-  const entry = (await listZip(source)).find((e) => PKG_INFO.test(e.name));
-  if (!entry) throw new Error(`${filename} has no PKG-INFO`);
-  return readZipEntry(source, entry, limit);
+/**
+ * The `*.dist-info/METADATA` of a wheel, byte for byte (PEP 658 requires the same bytes), read by
+ * ranges from `source`; `name` (its path or URL) is named in errors.
+ * @throws InputError for a file that is not a wheel (not a zip, or no METADATA); TooLargeError
+ *   for a METADATA past `limit` (`limits.unpacked`).
+ */
+export async function wheelMetadata(source: ByteSource, name: string, limit: number): Promise<Buffer> {
+  const bytes = await readZipMember(source, (member) => METADATA.test(member), { name, limit, limitKey: 'limits.unpacked' });
+  if (!bytes) throw new InputError(name, undefined, 'the wheel has no .dist-info/METADATA');
+  return bytes;
+}
+
+async function zipPkgInfo(source: ByteSource, name: string, limit: number): Promise<Buffer> {
+  const bytes = await readZipMember(source, (member) => PKG_INFO.test(member), { name, limit, limitKey: 'limits.unpacked' });
+  if (!bytes) throw new InputError(name, undefined, 'the sdist has no PKG-INFO');
+  return bytes;
 }
 
 /**
- * `name-version/PKG-INFO` of a gzip'd tar read as a stream (the `tar` package's parser): entries
- * before it are skipped without being kept, and reading stops at it. Past `limit` bytes of
- * archive without finding it — a bomb, or no sdist at all — it fails with `TooLargeError`.
+ * `name-version/PKG-INFO` of a gzip'd tar read as a stream: entries before it are skipped without
+ * being kept, and reading stops at it. Past `limit` bytes of archive without finding it — a bomb,
+ * or no sdist at all — it fails with `TooLargeError`.
+ * @throws InputError for a file that is not a gzip'd tar or has no PKG-INFO.
  */
-export function tarPkgInfo(body: Readable, filename: string, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    let seen = 0;
-    let settled = false;
-    const finish = (err: Error | undefined, value?: Buffer): void => {
-      if (settled) return;
-      settled = true;
-      body.destroy();
-      if (err) reject(err);
-      else resolve(value!);
-    };
-    const parser = new Parser({
-      strict: true,
-      onReadEntry(entry) {
-        seen += 512 + entry.size;
-        if (seen > limit) return finish(new TooLargeError(`${filename} (looking for PKG-INFO)`, limit, 'limits.unpacked'));
-        if (entry.type !== 'File' || !PKG_INFO.test(entry.path)) return entry.resume();
-        const chunks: Buffer[] = [];
-        entry.on('data', (c: Buffer) => chunks.push(c));
-        entry.on('end', () => finish(undefined, Buffer.concat(chunks)));
-      },
-    });
-    parser.on('error', (err: Error) => finish(new Error(`${filename} is not a readable tar.gz: ${err.message}`)));
-    parser.on('end', () => finish(new Error(`${filename} has no PKG-INFO`)));
-    body.on('error', (err) => finish(err));
-    body.pipe(parser as unknown as NodeJS.WritableStream);
+export async function tarPkgInfo(body: Readable, filename: string, limit: number): Promise<Buffer> {
+  const [member] = await readTarGz(body, {
+    name: filename, what: `${filename} (looking for PKG-INFO)`, limit, limitKey: 'limits.unpacked',
+    keep: (path, type) => type === 'file' && PKG_INFO.test(path), first: true,
   });
+  if (!member) throw new InputError(filename, undefined, 'the sdist has no PKG-INFO');
+  return member.data;
 }
 
-/** A file on disk as a ByteSource. */
-export async function fileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
-  const handle = await open(path);
-  const { size } = await handle.stat();
-  return {
-    size,
-    read: async (start, end) => {
-      const buf = Buffer.alloc(end - start);
-      await handle.read(buf, 0, buf.length, start);
-      return buf;
-    },
-    close: () => handle.close(),
-  };
-}
+/**
+ * The first request's tail: yauzl looks for the end of central directory in the last 65,577 bytes
+ * (the record, a zip64 locator and the longest comment), and a wheel's central directory is
+ * usually within the rest.
+ */
+const TAIL = 128 * 1024;
 
 /**
  * A remote file read by ranges. The first request asks for the tail; an upstream that ignores
  * Range answers 200 with the whole file, which then serves every read.
  */
 async function remoteSource(http: Http, url: string): Promise<ByteSource> {
-  const first = await getRange(http, url, 'bytes=-65536');
+  const first = await getRange(http, url, `bytes=-${TAIL}`);
   if (first.status === 200) return bufferSource(first.body);
   const total = Number(/\/(\d+)$/.exec(first.contentRange ?? '')?.[1]);
   if (!Number.isFinite(total)) return bufferSource(first.body);

@@ -3,9 +3,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../foundation/atomic.ts';
 import { containedPath } from '../../foundation/contain.ts';
+import { fileSource } from '../../foundation/zip.ts';
 import { distFilename, projectSegment } from './names.ts';
-import { fileSource } from './metadata.ts';
-import { wheelMetadata } from './zip.ts';
+import { wheelMetadata } from './metadata.ts';
 
 /**
  * The PyPI mirror's layout under `mirrors/pypi`:
@@ -64,7 +64,7 @@ export async function ensureWheelMetadata(path: string, limit: number): Promise<
   if (existing) return createHash('sha256').update(existing).digest('hex');
   const source = await fileSource(path);
   try {
-    const bytes = await wheelMetadata(source, limit);
+    const bytes = await wheelMetadata(source, path, limit);
     await writeFileAtomic(target, bytes);
     return createHash('sha256').update(bytes).digest('hex');
   } catch {
