@@ -25,7 +25,9 @@ export function verdaccioConfig(dir: string): Record<string, unknown> {
     web: { enable: false },
     security: { api: { legacy: true } },
     server: { keepAliveTimeout: 60 },
-    log: { type: 'stdout', format: 'json', level: 'error' },
+    // Silent: the request log records every answer in offline's own format (docs/adr/0012); at
+    // `error` verdaccio wrote a second format, to stdout.
+    log: { type: 'stdout', format: 'json', level: 'silent' },
     max_body_size: '1mb',
   };
 }
@@ -42,7 +44,7 @@ export async function serveNpm(ctx: ServeContext): Promise<RunningMirror> {
   // Loaded here, not at the top: verdaccio takes half a second to import, and sync never needs it.
   const { runServer } = await import('verdaccio');
   const server = (await runServer(verdaccioConfig(ctx.dir) as never)) as Server;
-  const running = await startMirrorServer('npm', ctx.host, ctx.port, server, '/');
+  const running = await startMirrorServer('npm', ctx, server, '/');
   const registry: RequestListener = (req, res) => server.emit('request', req, res);
   return { ...running, named: { ...Object.fromEntries(REGISTRY_HOSTS.map((h) => [h, registry])), [CODELOAD_HOST]: codeloadApp(ctx.dir).callback() } };
 }
