@@ -1,12 +1,16 @@
-import { loadConfig, withAllMirrors, type Config, type ConfigOptions } from '../ecosystems/config.ts';
+import { loadConfig, withAllMirrors, withOneMirror, type Config, type ConfigOptions } from '../ecosystems/config.ts';
 import { isOfflineError } from '../foundation/errors.ts';
 
-/** `all`: act on every mirror, not only those the config has a section for (serve, up, status). */
-export type CommonOptions = { config: string; json?: boolean; all?: boolean };
+/**
+ * `all`: act on every mirror, not only those the config has a section for (serve, up, status);
+ * `mirror`: on that one only (serve).
+ */
+export type CommonOptions = { config: string; json?: boolean; all?: boolean; mirror?: string };
 
 /** The config `-c` names; `requireInputs: false` for commands that read no input file (serve, up, status …). */
 export async function loadFromOptions(opts: CommonOptions, options: ConfigOptions = {}): Promise<Config> {
   const config = await loadConfig(opts.config, process.env, options);
+  if (opts.mirror !== undefined) return withOneMirror(config, opts.mirror);
   return opts.all ? withAllMirrors(config) : config;
 }
 

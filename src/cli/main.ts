@@ -63,10 +63,20 @@ Example:
     .addOption(config()).addOption(json())
     .option('--listen <address>', 'address to bind (default: listen, else network.address)')
     .option('--all', 'every mirror, also those the config has no section for')
+    .option('--mirror <name>', 'only this mirror (each service of the compose stack serves one)')
+    .option('--no-request-log', 'no line per request on stderr')
     .addHelpText('after', `
 Serves the mirrors the config has a section for (${sections}); --all serves
-all of them. Run as root, also answers ${outside}
+all of them, --mirror <name> only that one. Needs only the data directory, not the lockfiles
+and other inputs the config names; a read-only data directory is fine. Run as root, also answers ${outside}
 over https on port 443 (for containers on the isolated network; see offline up).
+
+Every request a mirror answers is one JSON line on stderr:
+  {"time":"…","level":"info","msg":"request","mirror":"npm","method":"GET",
+   "path":"/lodash","status":404,"bytes":43,"ms":1.2,"ua":"npm/10.9.2 …",…}
+written in batches beside the serving (lines are dropped and counted, never waited for, when
+stderr cannot keep up); offline up -d keeps them in <data>/offline-up.log. Errors are JSON lines
+there too. --no-request-log leaves only the errors.
 
 Example, on loopback without the network wiring of \`offline up\`:
   offline serve --listen 127.0.0.1

@@ -1,16 +1,27 @@
 import { userInfo } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '../core/serve.ts';
 import { dropPrivileges, serveUser } from '../core/serve-user.ts';
+import { fdSink } from '../foundation/log-batch.ts';
+import { createRequestLog } from '../foundation/request-log.ts';
 import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
 
-export type ServeCliOptions = CommonOptions & { listen?: string };
+/** `requestLog: false` (`--no-request-log`): no line per request on stderr. */
+export type ServeCliOptions = CommonOptions & { listen?: string; requestLog?: boolean };
 
-/** Serve in the foreground until SIGINT or SIGTERM, then close every mirror and exit 0. */
+/** How long stopping waits for the last request lines to reach stderr. */
+const LAST_LINES_MS = 2000;
+
+/**
+ * Serve in the foreground until SIGINT or SIGTERM, then close every mirror and exit 0. Each
+ * request answered is a JSON line on stderr (docs/adr/0012), unless `requestLog` is false.
+ */
 export async function runServe(opts: ServeCliOptions): Promise<number> {
-  const config = await loadFromOptions(opts);
+  const config = await loadFromOptions(opts, { requireInputs: false });
   // Root binds (any port), then the mirrors run as the serve user: never as root.
   const user = process.getuid?.() === 0 ? await serveUser(config) : undefined;
-  const serving = await serve({ config, host: opts.listen });
+  const requests = opts.requestLog === false ? undefined : createRequestLog({ sink: fdSink(2) });
+  const serving = await serve({ config, host: opts.listen, requests });
   if (user) {
     try {
       await dropPrivileges(user, config.data);
@@ -31,6 +42,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   await serving.close();
+  if (requests) await Promise.race([requests.flush(), sleep(LAST_LINES_MS, undefined, { ref: false })]);
   return EXIT.ok;
 }
 

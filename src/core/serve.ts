@@ -1,11 +1,14 @@
-import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
 import { HTTPS_PORT, MIRRORS, servedMirrors } from '../ecosystems/index.ts';
 import type { RunningMirror } from '../ecosystems/types.ts';
 import type { Config } from '../ecosystems/config.ts';
 import { ServeError } from '../foundation/errors.ts';
-import { startNamedFront, type RunningFront } from '../foundation/http-server.ts';
+import { startNamedFront, type NamedHandler, type RunningFront } from '../foundation/http-server.ts';
+import type { RequestLog } from '../foundation/request-log.ts';
 import { ensureServingCertificate } from '../foundation/tls.ts';
+
+/** Errors of writing into a data directory that is read-only or not ours. */
+const READ_ONLY: ReadonlySet<string> = new Set(['EACCES', 'EPERM', 'EROFS']);
 
 export type ServeOptions = {
   config: Config;
@@ -15,6 +18,8 @@ export type ServeOptions = {
   ports?: 'config' | 'ephemeral';
   /** `false`: no https listener for outside names (`check`, which writes nothing). */
   outsideNames?: boolean;
+  /** Records every request the mirrors and the https listener answer; none: not recorded. */
+  requests?: RequestLog;
 };
 
 export type Serving = {
@@ -46,17 +51,18 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   try {
     for (const mirror of served) {
       const port = options.ports === 'ephemeral' ? 0 : mirror.port(config);
-      mirrors.push(await mirror.serve({ config, dir: join(config.data, mirror.name), host, port }));
+      mirrors.push(await mirror.serve({ config, dir: join(config.data, mirror.name), host, port, requests: options.requests }));
     }
-    const handlers = new Map<string, RequestListener>(mirrors.flatMap((m) => Object.entries(m.named ?? {})));
+    const handlers = new Map<string, NamedHandler>(mirrors.flatMap((m) => Object.entries(m.named ?? {}).map(([name, handler]) => [name, { mirror: m.name, handler }] as const)));
     if (handlers.size > 0 && options.outsideNames !== false) {
       const port = options.ports === 'ephemeral' ? 0 : HTTPS_PORT;
       try {
         const tls = await ensureServingCertificate(config.data, [...handlers.keys()]);
-        front = await startNamedFront(host, port, tls, handlers);
+        front = await startNamedFront({ host, port, requests: options.requests }, tls, handlers);
       } catch (err) {
         const denied = err instanceof ServeError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EACCES';
-        const unreadable = (err as NodeJS.ErrnoException).code === 'EACCES';
+        // A read-only data directory (a stack service mounts it so) without the certificate `up` makes.
+        const unreadable = READ_ONLY.has((err as NodeJS.ErrnoException).code ?? '');
         if (!denied && !unreadable) throw err;
         notes.push(`${[...handlers.keys()].join(', ')}: not answered (${denied ? `port ${port} needs root` : `cannot write ${join(config.data, 'tls')}`}); only containers on the isolated network use them, through \`sudo offline up\``);
       }

@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from '../foundation/errors.ts';
 import { baseShape, DEFAULT_CONFIG_FILE, loadWith, parseWith, type Loaded } from '../foundation/config.ts';
 import { dockerSection } from './docker/schema.ts';
 import { npmSection } from './npm/schema.ts';
@@ -53,6 +54,17 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
 /** The config acting on every mirror, configured or not (`--all`). */
 export function withAllMirrors(config: Config): Config {
   return { ...config, mirrors: SECTIONS.map((s) => s.key) };
+}
+
+/**
+ * The config acting on one mirror only (`serve --mirror <name>`: a compose stack service).
+ * @throws ConfigError when `name` is not a mirror.
+ */
+export function withOneMirror(config: Config, name: string): Config {
+  const known = SECTIONS.map((s) => s.key);
+  const mirror = known.find((k) => k === name);
+  if (!mirror) throw new ConfigError(config.file, [{ path: '', message: `--mirror ${JSON.stringify(name)} is not a mirror (one of ${known.join(', ')})` }]);
+  return { ...config, mirrors: [mirror] };
 }
 
 /** What an offline.yaml with an empty section for every mirror gives: for help texts and defaults. */

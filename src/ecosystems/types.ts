@@ -3,6 +3,7 @@ import type { Config, EcosystemName } from './config.ts';
 import type { DownloadItem } from '../engine/download.ts';
 import type { Http } from '../engine/http.ts';
 import type { Progress } from '../engine/progress.ts';
+import type { RequestLog } from '../foundation/request-log.ts';
 
 export type { EcosystemName };
 
@@ -63,7 +64,8 @@ export type MirrorPlan = {
   commit(outcomes: DownloadOutcome[]): Promise<Failure[]>;
 };
 
-export type ServeContext = { config: Config; dir: string; host: string; port: number };
+/** `requests`: where every request the mirror answers is recorded (pass `ctx` to `startMirrorServer`). */
+export type ServeContext = { config: Config; dir: string; host: string; port: number; requests?: RequestLog };
 
 /**
  * A mirror serving in this process. `close` stops accepting and ends open connections. `named`:

@@ -4,5 +4,5 @@ import { createDockerApp } from './app.ts';
 
 /** Serve the Docker/OCI mirror's registry API from the store on `host:port`. */
 export function serveDocker(ctx: ServeContext): Promise<RunningMirror> {
-  return startMirrorServer('docker', ctx.host, ctx.port, createDockerApp(ctx.dir).callback(), '/v2/');
+  return startMirrorServer('docker', ctx, createDockerApp(ctx.dir).callback(), '/v2/');
 }

@@ -4,5 +4,5 @@ import { createPacmanApp } from './app.ts';
 
 /** Serve the current pacman generation on `host:port` under `/$repo/os/$arch/`. */
 export function servePacman(ctx: ServeContext): Promise<RunningMirror> {
-  return startMirrorServer('pacman', ctx.host, ctx.port, createPacmanApp(ctx.dir).callback(), '/$repo/os/$arch');
+  return startMirrorServer('pacman', ctx, createPacmanApp(ctx.dir).callback(), '/$repo/os/$arch');
 }

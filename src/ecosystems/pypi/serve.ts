@@ -4,5 +4,5 @@ import { createPypiApp } from './app.ts';
 
 /** Serve the PyPI mirror's simple index and files from disk on `host:port`. */
 export function servePypi(ctx: ServeContext): Promise<RunningMirror> {
-  return startMirrorServer('pypi', ctx.host, ctx.port, createPypiApp(ctx.dir).callback(), '/simple/');
+  return startMirrorServer('pypi', ctx, createPypiApp(ctx.dir).callback(), '/simple/');
 }
