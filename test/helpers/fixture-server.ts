@@ -24,12 +24,15 @@ export async function startFixtureServer(
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
+  let closing: Promise<void> | undefined;
   return {
     port: (server.address() as AddressInfo).port,
     requests,
-    close: () => new Promise<void>((resolve, reject) => {
+    // Idempotent: a test that stops its upstream early (to prove it is not needed) and its
+    // `after` hook may both close it.
+    close: () => (closing ??= new Promise<void>((resolve, reject) => {
       server.close((err) => (err ? reject(err) : resolve()));
       server.closeAllConnections();
-    }),
+    })),
   };
 }

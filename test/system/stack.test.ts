@@ -8,16 +8,18 @@
  * nothing; `down` leaves no stack container and iptables and links as they were.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { dockerMissing, dockerRun, ensureTestImage } from '../helpers/docker.ts';
 import { makeTree, rootDependencies, startRegistry, type FixtureRegistry } from '../helpers/npm-fixtures.ts';
 import { makeProjects } from '../helpers/npm-projects.ts';
-import { offline } from '../helpers/offline-cli.ts';
+import { CLI, offline } from '../helpers/offline-cli.ts';
 import { run } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
 
@@ -92,6 +94,35 @@ test('sync mirrors the lockfile and builds the stack image on the local base', a
   const again = await offline(['sync', '-c', config, '--json']);
   assert.equal(JSON.parse(again.stdout).stack.built, false, 'a second sync finds the image and builds nothing');
   await registry.close();
+});
+
+test('up --compose in the foreground follows the stack\'s logs (each request a JSON line) and stops the stack on Ctrl-C', async (t) => {
+  if (missing) return t.skip(missing);
+  const child = spawn(process.execPath, [CLI, 'up', '--compose', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const waitFor = async (re: RegExp, what: string): Promise<void> => {
+    for (let i = 0; i < 1200 && !re.test(out); i++) {
+      if (child.exitCode !== null) break;
+      await sleep(100);
+    }
+    assert.match(out, re, `${what}: ${out}`);
+  };
+  try {
+    await waitFor(/following its logs, Ctrl-C stops it/, 'up --compose says it follows the logs');
+    // The host reaches the mirror address itself; the request is a line in the stack's log.
+    const answer = await fetch(`http://${NET.address}:${PORTS.pypi}/simple/never-mirrored/`);
+    assert.equal(answer.status, 404);
+    await waitFor(/pypi-1\s+\| .*"msg":"request".*"path":"\/simple\/never-mirrored\/","status":404/, 'the pypi service logs the request');
+  } finally {
+    child.kill('SIGINT');
+  }
+  assert.equal(await exited, 0, out);
+  assert.deepEqual(await stackContainers(), [], 'Ctrl-C stopped the stack');
+  const status = JSON.parse((await offline(['status', '-c', config, '--json'])).stdout);
+  assert.deepEqual(status.stack ?? [], [], 'status lists no stack once it stopped');
 });
 
 test('up --compose -d runs one container per mirror; the isolated network reaches the mirror ports and nothing else', async (t) => {
