@@ -10,6 +10,7 @@ import { runStatus } from './status.ts';
 import { runBuild, runCompose } from './park.ts';
 import { runDown, runUp } from './up.ts';
 import { runSync } from './sync.ts';
+import { runMisses } from './misses.ts';
 
 /** The `offline` command line: flags and printing only; the work is in src/core. */
 export function buildProgram(): Command {
@@ -28,6 +29,7 @@ Typical use:
   offline compose -- up --build   your compose project, built and run on the mirrors alone
   offline build -- -t api:dev .   one image, like docker build, on the mirrors alone
   offline status        what is mirrored and what is serving
+  offline misses        what clients asked for offline that was not mirrored (sync --misses fetches it)
   offline down          stop and remove the wiring
 
 Config: offline.yaml in the current directory, or -c FILE, or $OFFLINE_CONFIG.`);
@@ -48,6 +50,7 @@ Config: offline.yaml in the current directory, or -c FILE, or $OFFLINE_CONFIG.`)
     .option('--timeout <seconds>', 'time limit for one file or document, retries included', integer(1), 600)
     .option('--stall <seconds>', 'an attempt that receives nothing for this long is a stall (retried)', integer(1), 30)
     .option('-v, --verbose', 'list the entries behind each counted note (workspace links, skipped optional packages …)')
+    .option('--misses', 'also fetch what clients asked the mirrors for and did not get (offline misses); mirrored ones leave the ledger')
     .addHelpText('after', `
 Re-running downloads nothing new. An interrupted sync (Ctrl-C, kill -9, a lost network) keeps
 every verified file; run it again to finish. Exit status: 0 done, 1 some items failed (each is
@@ -55,7 +58,8 @@ listed), 2 bad config or input, 130 interrupted.
 
 Example:
   offline sync -c offline.yaml
-  offline sync --json > report.json`)
+  offline sync --json > report.json
+  offline sync --misses        back online after the park: fetch what was missed there`)
     .action(wrap(runSync));
 
   program.command('serve')
@@ -218,6 +222,29 @@ Examples:
         process.exitCode = reportError(err, opts.json);
       }
     });
+
+  program.command('misses')
+    .description('what clients asked the serving mirrors for and did not get, newest first')
+    .addOption(config()).addOption(json())
+    .option('--clear', 'empty the ledger')
+    .addHelpText('after', `
+Every mirror keeps a ledger of the requests it answered "not mirrored" that name something a sync
+can fetch: an npm package (and version, from a tarball path), a PyPI project (and version, from a
+file), a Docker image reference. Probes, audits and favicons are not misses. The ledger lives in
+<data>/misses/, one file per mirror, deduplicated (first and last time, count) and bounded.
+
+pacman cannot show misses: it reads the repository database first, which lists only what is
+mirrored, so a missing package is "target not found" in the client and never reaches the mirror.
+Before you leave, \`offline scan\` proposes what your Dockerfiles' pacman -S lines install and
+\`offline check\` proves the config's packages are served.
+
+Back online, fetch them:
+  offline sync --misses        mirrored items leave the ledger; what still fails stays, with why
+
+Example:
+  offline misses
+  offline misses --json | jq -r '.misses[].item'`)
+    .action(wrap(runMisses));
 
   program.command('status')
     .description('what is mirrored (counts, bytes, last sync) and which mirror ports answer, for the mirrors the config names')

@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '../core/serve.ts';
 import { dropPrivileges, serveUser } from '../core/serve-user.ts';
+import { ensureLedgerDir } from '../engine/misses.ts';
 import { fdSink } from '../foundation/log-batch.ts';
 import { createRequestLog } from '../foundation/request-log.ts';
 import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
@@ -20,8 +21,12 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   const config = await loadFromOptions(opts, { requireInputs: false });
   // Root binds (any port), then the mirrors run as the serve user: never as root.
   const user = process.getuid?.() === 0 ? await serveUser(config) : undefined;
-  const requests = opts.requestLog === false ? undefined : createRequestLog({ sink: fdSink(2) });
-  const serving = await serve({ config, host: opts.listen, requests });
+  // Records go to stderr unless --no-request-log; the misses ledger hears them either way.
+  const requests = createRequestLog(opts.requestLog === false ? {} : { sink: fdSink(2) });
+  // The one directory of the data the serving user writes; a read-only data directory (a stack
+  // service's) has it mounted writable, or records no misses.
+  await ensureLedgerDir(config.data, user).catch(() => undefined);
+  const serving = await serve({ config, host: opts.listen, requests, misses: true });
   if (user) {
     try {
       await dropPrivileges(user, config.data);
@@ -42,7 +47,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   await serving.close();
-  if (requests) await Promise.race([requests.flush(), sleep(LAST_LINES_MS, undefined, { ref: false })]);
+  await Promise.race([requests.flush(), sleep(LAST_LINES_MS, undefined, { ref: false })]);
   return EXIT.ok;
 }
 

@@ -4,7 +4,7 @@ import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
 import { formatBytes, formatDuration, plural } from './format.ts';
 import { renderProgress } from './progress-render.ts';
 
-export type SyncCliOptions = CommonOptions & { concurrency: number; perHost: number; retries: number; timeout: number; stall: number; verbose?: boolean };
+export type SyncCliOptions = CommonOptions & { concurrency: number; perHost: number; retries: number; timeout: number; stall: number; verbose?: boolean; misses?: boolean };
 
 export async function runSync(opts: SyncCliOptions): Promise<number> {
   const config = await loadFromOptions(opts);
@@ -25,6 +25,7 @@ export async function runSync(opts: SyncCliOptions): Promise<number> {
     report = await sync({
       config,
       progress,
+      misses: opts.misses,
       signal: controller.signal,
       concurrency: opts.concurrency,
       http: { perHost: opts.perHost, retries: opts.retries, itemTimeoutMs: opts.timeout * 1000, idleTimeoutMs: opts.stall * 1000 },
@@ -66,6 +67,10 @@ export function formatReport(report: SyncReport, opts: { verbose?: boolean } = {
       const where = f.url && !f.message.includes(f.url) ? ` (${f.url})` : '';
       lines.push(`  ${f.ecosystem} ${f.item}: ${f.message}${where}`);
     }
+  }
+  if (report.misses) {
+    const { taken, mirrored, remaining } = report.misses;
+    lines.push(taken === 0 ? 'misses: the ledger is empty' : `misses: ${mirrored.length} of ${taken} mirrored and removed from the ledger${remaining.length ? `; ${remaining.length} still missing (offline misses shows why)` : ''}`);
   }
   if (report.stack) {
     lines.push('error' in report.stack ? `stack: the image could not be built: ${report.stack.error}`

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { HTTPS_PORT, MIRRORS, servedMirrors } from '../ecosystems/index.ts';
-import type { RunningMirror } from '../ecosystems/types.ts';
+import type { Mirror, RunningMirror } from '../ecosystems/types.ts';
+import { createLedgerWriter } from '../engine/misses.ts';
 import type { Config } from '../ecosystems/config.ts';
 import { ServeError } from '../foundation/errors.ts';
 import { startNamedFront, type NamedHandler, type RunningFront } from '../foundation/http-server.ts';
@@ -20,6 +21,8 @@ export type ServeOptions = {
   outsideNames?: boolean;
   /** Records every request the mirrors and the https listener answer; none: not recorded. */
   requests?: RequestLog;
+  /** Keep what the mirrors answer 404 in the misses ledger (docs/adr/0015); needs `requests`. */
+  misses?: boolean;
 };
 
 export type Serving = {
@@ -71,11 +74,30 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     await Promise.all([...mirrors.map((m) => m.close()), front?.close()]);
     throw err;
   }
+  const ledger = options.misses && options.requests ? recordMisses(config, served, options.requests) : undefined;
   let closing: Promise<void> | undefined;
   return {
     mirrors,
     ...(front ? { front } : {}),
     notes,
-    close: () => (closing ??= Promise.all([...mirrors.map((m) => m.close()), front?.close()]).then(() => undefined)),
+    close: () => (closing ??= Promise.all([...mirrors.map((m) => m.close()), front?.close()]).then(() => ledger?.stop())),
+  };
+}
+
+/** Each 404 a served mirror answers that names a client's want goes to that mirror's ledger. */
+function recordMisses(config: Config, served: Mirror[], requests: RequestLog): { stop(): Promise<void> } {
+  const seeing = served.filter((m) => !m.missesUnseen);
+  const writers = new Map(seeing.map((m) => [m.name as string, { mirror: m, writer: createLedgerWriter(config.data, m.name) }]));
+  const unsubscribe = requests.onRecord((record) => {
+    if (record.status !== 404) return;
+    const entry = writers.get(record.mirror);
+    const item = entry?.mirror.miss({ method: record.method, path: record.path });
+    if (item) entry!.writer.record(item);
+  });
+  return {
+    async stop() {
+      unsubscribe();
+      await Promise.all([...writers.values()].map(({ writer }) => writer.flush()));
+    },
   };
 }

@@ -5,6 +5,7 @@ import type { DownloadOutcome, EcosystemName, Failure, Mirror, MirrorPlan, Note 
 import { download, type DownloadItem, type DownloadResult } from '../engine/download.ts';
 import { createHttp, type HttpOptions } from '../engine/http.ts';
 import { acquireLock } from '../engine/lock.ts';
+import { readLedger, updateLedger, type Miss } from '../engine/misses.ts';
 import { writeSyncRecord } from '../engine/sync-record.ts';
 import { createProgress, type Progress } from '../engine/progress.ts';
 import type { Config } from '../ecosystems/config.ts';
@@ -21,6 +22,8 @@ export type SyncOptions = {
   signal?: AbortSignal;
   /** Runs docker for the stack's image (tests inject one). */
   run?: Runner;
+  /** Also fetch what the misses ledger lists (docs/adr/0015); what is mirrored leaves it. */
+  misses?: boolean;
 };
 
 export type EcosystemReport = {
@@ -47,6 +50,8 @@ export type SyncReport = {
   interrupted: boolean;
   /** The compose runtime's image, when the config has a `stack:` section (built when absent). */
   stack?: StackImageReport | { image?: string; error: string };
+  /** With `misses`: the ledger's items this sync took, those mirrored and those that still fail. */
+  misses?: { taken: number; mirrored: string[]; remaining: Array<{ mirror: string; item: string; reason: string }> };
 };
 
 /**
@@ -57,8 +62,9 @@ export type SyncReport = {
  * Throws `LockedError` when another sync holds the data directory.
  */
 export async function sync(options: SyncOptions): Promise<SyncReport> {
-  const { config } = options;
   const started = Date.now();
+  const missed = options.misses ? await readLedger(options.config.data, options.config.mirrors) : [];
+  const config = withMissedInputs(options.config, missed);
   const progress = options.progress ?? createProgress();
   const concurrency = options.concurrency ?? 32;
   const release = await acquireLock(config.data, 'offline sync');
@@ -96,6 +102,7 @@ export async function sync(options: SyncOptions): Promise<SyncReport> {
     await release();
   }
   report.interrupted = Boolean(options.signal?.aborted);
+  if (options.misses && !report.interrupted) report.misses = await settleMisses(config, missed, report.failures);
   if (config.buildStack && !report.interrupted) {
     progress.phase('building the stack image', 1);
     report.stack = await buildStackImage(config, options.run ?? systemRunner).catch((err: unknown) => ({ error: describeError(err) }));
@@ -103,6 +110,49 @@ export async function sync(options: SyncOptions): Promise<SyncReport> {
   report.ok = report.failures.length === 0 && !report.interrupted && !(report.stack && 'error' in report.stack);
   report.durationMs = Date.now() - started;
   return report;
+}
+
+/** The config with each missed item added to its mirror's package input (`npm.packages` …). */
+function withMissedInputs(config: Config, missed: Miss[]): Config {
+  if (missed.length === 0) return config;
+  const copy = structuredClone(config) as Config & Record<string, Record<string, unknown>>;
+  for (const mirror of MIRRORS) {
+    const items = missed.filter((m) => m.mirror === mirror.name).map((m) => m.item);
+    if (items.length === 0) continue;
+    const [section, key] = mirror.inputs.packages.key.split('.') as [string, string];
+    const list = copy[section]![key] as string[];
+    copy[section]![key] = [...list, ...items.filter((item) => !list.includes(item))];
+  }
+  return copy;
+}
+
+/**
+ * After `sync --misses`: the items that were mirrored leave the ledger; those a failure names (by
+ * the spec as the input lists it, or the package's name) stay with its message as the reason.
+ */
+async function settleMisses(config: Config, missed: Miss[], failures: Failure[]): Promise<NonNullable<SyncReport['misses']>> {
+  const result: NonNullable<SyncReport['misses']> = { taken: missed.length, mirrored: [], remaining: [] };
+  for (const mirror of MIRRORS) {
+    const mine = missed.filter((m) => m.mirror === mirror.name);
+    if (mine.length === 0) continue;
+    const theirs = failures.filter((f) => f.ecosystem === mirror.name);
+    const reason = (item: string): string | undefined => {
+      const name = mirror.inputs.packages.name(item);
+      const word = new RegExp(`(^|[^A-Za-z0-9@/._-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^A-Za-z0-9/_-]|$)`);
+      return theirs.find((f) => f.item.includes(`"${item}"`) || f.item === `${mirror.name} plan` || word.test(f.item))?.message;
+    };
+    const outcome = new Map(mine.map((m) => [m.item, reason(m.item)]));
+    for (const [item, why] of outcome) {
+      if (why === undefined) result.mirrored.push(item);
+      else result.remaining.push({ mirror: mirror.name, item, reason: why });
+    }
+    await updateLedger(config.data, mirror.name, (entries) => entries.flatMap((e) => {
+      if (!outcome.has(e.item)) return [e];
+      const why = outcome.get(e.item);
+      return why === undefined ? [] : [{ ...e, reason: why }];
+    }));
+  }
+  return result;
 }
 
 /** A plan that could not be made at all (a bug, or a failure the planner did not catch): one failure. */

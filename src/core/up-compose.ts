@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { ensureLedgerDir } from '../engine/misses.ts';
 import { NetworkError } from '../foundation/errors.ts';
 import { isOurMirrors, readState, writeState } from '../net/state.ts';
 import { followArgs, STACK_PROJECT, stackServices, startStack, stopStack } from './stack.ts';
@@ -22,6 +23,7 @@ export async function startComposeRuntime(s: Started): Promise<Runtime> {
   }
   state.stack = { project: STACK_PROJECT, started: new Date().toISOString() };
   await writeState(config.data, state);
+  await ensureLedgerDir(config.data, s.user);
   await startStack({ config, run, address, uid: s.user.uid });
   try {
     await waitForPorts(address, plan.ports, Math.max(s.timeoutMs, 60_000));

@@ -65,6 +65,9 @@ export type MirrorPlan = {
 };
 
 /** `requests`: where every request the mirror answers is recorded (pass `ctx` to `startMirrorServer`). */
+/** A request a mirror answered 404, as the request log recorded it (`path` with its query). */
+export type MissRequest = { method: string; path: string };
+
 export type ServeContext = { config: Config; dir: string; host: string; port: number; requests?: RequestLog };
 
 /**
@@ -156,6 +159,14 @@ export type Mirror = {
   /** Serve the mirrored content from disk only; never contacts an upstream. */
   serve(ctx: ServeContext): Promise<RunningMirror>;
   status(config: Config, dir: string): Promise<MirrorStatus>;
+  /**
+   * What a request this mirror answered 404 asked for, as an item of `inputs.packages.key` a sync
+   * can fetch (the misses ledger, docs/adr/0015); undefined when it is no client's want (probes,
+   * audits, favicons) or not a valid name. The request is hostile: validate before returning.
+   */
+  miss(request: MissRequest): string | undefined;
+  /** Why this mirror records no misses, when it cannot see them (pacman). */
+  readonly missesUnseen?: string;
   /** What a project's files and Dockerfiles ask of this mirror. */
   readonly inputs: MirrorInputs;
   /** How clients reach this mirror on `at`: URLs, exports, files, what a base image carries. */

@@ -96,6 +96,16 @@ export type EnvOverride = { env: string; path: string[]; type: 'string' | 'numbe
  */
 export type Section<S extends z.ZodType = z.ZodType> = { key: string; schema: S; env: EnvOverride[]; inputs: string[] };
 
+/**
+ * The overrides every mirror section has: `OFFLINE_<KEY>_PORT` for `port` and, when it has an
+ * upstream, `OFFLINE_<KEY>_UPSTREAM` for `upstream`.
+ */
+export function mirrorEnv(key: string, options: { upstream: boolean }): EnvOverride[] {
+  const prefix = `OFFLINE_${key.toUpperCase()}`;
+  const port: EnvOverride = { env: `${prefix}_PORT`, path: ['port'], type: 'number' };
+  return options.upstream ? [{ env: `${prefix}_UPSTREAM`, path: ['upstream'], type: 'string' }, port] : [port];
+}
+
 /** The root keys' environment overrides. `docs/configuration.md` documents every override. */
 export const BASE_ENV: readonly EnvOverride[] = [
   { env: 'OFFLINE_DATA', path: ['data'], type: 'string' },

@@ -31,6 +31,7 @@ import { offline } from '../helpers/offline-cli.ts';
 import { makeRepos, startMirrorServer, type MirrorServer } from '../helpers/pacman-fixtures.ts';
 import { makeWheel, startIndex, type FixtureIndex } from '../helpers/pypi-fixtures.ts';
 import { importRootfs, pacmanRootfs, pushDaemonImage, PYTHON_ROOTFS } from '../helpers/rootfs-images.ts';
+import { snapshot, type Snapshot } from '../helpers/host-network.ts';
 import { run } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
 
@@ -57,17 +58,6 @@ let ownNode: string;
 let composeText: string;
 let yarnLock: string;
 let gitLock: string;
-
-type Snapshot = { filter: string; nat: string; links: string };
-
-/** iptables (filter, nat) and links, without counters and indexes that change on their own. */
-async function snapshot(): Promise<Snapshot> {
-  const save = async (table: string) => (await run('iptables-save', ['-t', table])).stdout
-    .split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/ \[\d+:\d+\]$/, '')).join('\n');
-  const links = (await run('ip', ['-o', 'link'])).stdout.split('\n').filter(Boolean)
-    .map((l) => l.replace(/^\d+: /, '').split(':')[0]!).sort().join('\n');
-  return { filter: await save('filter'), nat: await save('nat'), links };
-}
 
 async function imageId(name: string): Promise<string | undefined> {
   const r = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', name]);

@@ -18,6 +18,7 @@ import { startInternet, type Internet } from '../helpers/internet.ts';
 import { makeTree, rootDependencies, startRegistry, type FixtureRegistry } from '../helpers/npm-fixtures.ts';
 import { makeProjects } from '../helpers/npm-projects.ts';
 import { CLI, offline } from '../helpers/offline-cli.ts';
+import { snapshot, type Snapshot } from '../helpers/host-network.ts';
 import { run } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
 
@@ -34,17 +35,6 @@ let project: string;
 let internet: Internet;
 let hostService: Server;
 let initial: Snapshot;
-
-type Snapshot = { filter: string; nat: string; links: string };
-
-/** iptables (filter, nat) and links, without counters and indexes that change on their own. */
-async function snapshot(): Promise<Snapshot> {
-  const save = async (table: string) => (await run('iptables-save', ['-t', table])).stdout
-    .split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/ \[\d+:\d+\]$/, '')).join('\n');
-  const links = (await run('ip', ['-o', 'link'])).stdout.split('\n').filter(Boolean)
-    .map((l) => l.replace(/^\d+: /, '').split(':')[0]!).sort().join('\n');
-  return { filter: await save('filter'), nat: await save('nat'), links };
-}
 
 before(async () => {
   if (missing) return;

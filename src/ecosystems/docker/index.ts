@@ -1,4 +1,5 @@
 import type { Mirror } from '../types.ts';
+import { dockerMiss } from './misses.ts';
 import { dockerClients } from './clients.ts';
 import { dockerInputs } from './scan.ts';
 import { checkDocker } from './check.ts';
@@ -13,6 +14,7 @@ export const dockerMirror: Mirror = {
   wanted: (config) => config.docker.images.length > 0,
   plan: planDocker,
   serve: serveDocker,
+  miss: dockerMiss,
   status: (_config, dir) => statusDocker(dir),
   inputs: dockerInputs,
   clients: dockerClients,

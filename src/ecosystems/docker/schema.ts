@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { names, port, url, type Section } from '../../foundation/config.ts';
+import { mirrorEnv, names, port, url, type Section } from '../../foundation/config.ts';
 
 /** `docker:` in offline.yaml. */
 export const dockerSchema = z.strictObject({
@@ -14,6 +14,6 @@ export type DockerConfig = z.infer<typeof dockerSchema>;
 export const dockerSection = {
   key: 'docker',
   schema: dockerSchema,
-  env: [{ env: 'OFFLINE_DOCKER_PORT', path: ['port'], type: 'number' }],
+  env: mirrorEnv('docker', { upstream: false }),
   inputs: [],
 } as const satisfies Section;

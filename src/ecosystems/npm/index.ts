@@ -1,4 +1,5 @@
 import type { Mirror } from '../types.ts';
+import { npmMiss } from './misses.ts';
 import { checkNpm } from './check.ts';
 import { npmClients } from './clients.ts';
 import { npmInputs } from './scan.ts';
@@ -15,6 +16,7 @@ export const npmMirror: Mirror = {
   wanted: (config) => config.npm.lockfiles.length > 0 || config.npm.packages.length > 0,
   plan: planNpm,
   serve: serveNpm,
+  miss: npmMiss,
   status: (_config, dir) => statusNpm(dir),
   inputs: npmInputs,
   clients: npmClients,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { names, paths, port, url, type Section } from '../../foundation/config.ts';
+import { mirrorEnv, names, paths, port, url, type Section } from '../../foundation/config.ts';
 
 /** `npm:` in offline.yaml. */
 export const npmSchema = z.strictObject({
@@ -17,9 +17,6 @@ export type NpmConfig = z.infer<typeof npmSchema>;
 export const npmSection = {
   key: 'npm',
   schema: npmSchema,
-  env: [
-    { env: 'OFFLINE_NPM_UPSTREAM', path: ['upstream'], type: 'string' },
-    { env: 'OFFLINE_NPM_PORT', path: ['port'], type: 'number' },
-  ],
+  env: mirrorEnv('npm', { upstream: true }),
   inputs: ['lockfiles'],
 } as const satisfies Section;

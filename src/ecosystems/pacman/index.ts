@@ -1,5 +1,6 @@
 import { checkPacman } from './check.ts';
 import type { Mirror } from '../types.ts';
+import { pacmanMiss, PACMAN_MISSES } from './misses.ts';
 import { pacmanClients } from './clients.ts';
 import { pacmanInputs } from './scan.ts';
 import { planPacman } from './plan.ts';
@@ -13,6 +14,8 @@ export const pacmanMirror: Mirror = {
   wanted: (config) => config.pacman.packages.length > 0,
   plan: planPacman,
   serve: servePacman,
+  miss: pacmanMiss,
+  missesUnseen: PACMAN_MISSES,
   status: (_config, dir) => statusPacman(dir),
   inputs: pacmanInputs,
   clients: pacmanClients,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { names, port, type Section } from '../../foundation/config.ts';
+import { mirrorEnv, names, port, type Section } from '../../foundation/config.ts';
 
 // Repository and architecture names become directories of the mirror: plain names only.
 const pacmanName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, { message: 'must be a plain name such as core or x86_64' });
@@ -18,9 +18,6 @@ export type PacmanConfig = z.infer<typeof pacmanSchema>;
 export const pacmanSection = {
   key: 'pacman',
   schema: pacmanSchema,
-  env: [
-    { env: 'OFFLINE_PACMAN_UPSTREAM', path: ['upstream'], type: 'string' },
-    { env: 'OFFLINE_PACMAN_PORT', path: ['port'], type: 'number' },
-  ],
+  env: mirrorEnv('pacman', { upstream: true }),
   inputs: [],
 } as const satisfies Section;

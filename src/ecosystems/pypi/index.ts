@@ -1,5 +1,6 @@
 import { checkPypi } from './check.ts';
 import type { Mirror } from '../types.ts';
+import { pypiMiss } from './misses.ts';
 import { pypiClients } from './clients.ts';
 import { pypiInputs } from './scan.ts';
 import { planPypi } from './plan.ts';
@@ -13,6 +14,7 @@ export const pypiMirror: Mirror = {
   wanted: (config) => config.pypi.requirements.length > 0 || config.pypi.packages.length > 0,
   plan: planPypi,
   serve: servePypi,
+  miss: pypiMiss,
   status: (_config, dir) => statusPypi(dir),
   inputs: pypiInputs,
   clients: pypiClients,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { names, paths, port, url, type Section } from '../../foundation/config.ts';
+import { mirrorEnv, names, paths, port, url, type Section } from '../../foundation/config.ts';
 
 /** `pypi:` in offline.yaml. */
 export const pypiSchema = z.strictObject({
@@ -16,9 +16,6 @@ export type PypiConfig = z.infer<typeof pypiSchema>;
 export const pypiSection = {
   key: 'pypi',
   schema: pypiSchema,
-  env: [
-    { env: 'OFFLINE_PYPI_UPSTREAM', path: ['upstream'], type: 'string' },
-    { env: 'OFFLINE_PYPI_PORT', path: ['port'], type: 'number' },
-  ],
+  env: mirrorEnv('pypi', { upstream: true }),
   inputs: ['requirements'],
 } as const satisfies Section;
