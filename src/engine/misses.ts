@@ -6,7 +6,7 @@
  * at any moment leaves the previous version or the next, never a torn one. Deduplicated by item
  * with the first and last time and a count; bounded, the least recently missed dropped first.
  */
-import { chown, mkdir, readdir, readFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../foundation/atomic.ts';
@@ -117,12 +117,23 @@ export function createLedgerWriter(data: string, mirror: string, now: () => Date
   let writing: Promise<void> = Promise.resolve();
   let warned = false;
 
+  // Temporary files a killed writer of this mirror left behind (a crash mid-write leaves one).
+  let swept = false;
+  const sweep = async (): Promise<void> => {
+    if (swept) return;
+    swept = true;
+    const prefix = `${mirror}.json.tmp-`;
+    const mine = `${prefix}${process.pid}-`;
+    const names = await readdir(ledgerDir(data)).catch(() => [] as string[]);
+    await Promise.all(names.filter((n) => n.startsWith(prefix) && !n.startsWith(mine)).map((n) => rm(join(ledgerDir(data), n), { force: true })));
+  };
+
   const write = (): Promise<void> => {
     timer = undefined;
     if (pending.size === 0) return writing;
     const batch = pending;
     pending = new Map();
-    writing = writing.then(() => updateLedger(data, mirror, (entries) => merge(entries, mirror, batch))).catch((err: NodeJS.ErrnoException) => {
+    writing = writing.then(sweep).then(() => updateLedger(data, mirror, (entries) => merge(entries, mirror, batch))).catch((err: NodeJS.ErrnoException) => {
       if (!warned) log.warn('misses not recorded', { mirror, dir: ledgerDir(data), code: err.code, error: err.message });
       warned = true;
     });

@@ -90,7 +90,7 @@ test('no file outside an ecosystem folder names an ecosystem protocol', async ()
 });
 
 test('every ecosystem folder has the same kinds of files', async () => {
-  const KINDS = ['README.md', 'index.ts', 'schema.ts', 'names.ts', 'upstream.ts', 'plan.ts', 'serve.ts', 'status.ts', 'check.ts', 'clients.ts', 'scan.ts', 'types.ts'];
+  const KINDS = ['README.md', 'index.ts', 'schema.ts', 'names.ts', 'upstream.ts', 'plan.ts', 'serve.ts', 'status.ts', 'check.ts', 'clients.ts', 'scan.ts', 'misses.ts', 'types.ts'];
   const folders = (await readdir(join(SRC, 'ecosystems'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
   assert.ok(folders.length >= 4);
   const missing: string[] = [];

@@ -12,11 +12,12 @@ const MANIFEST = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
 
 export function dockerMiss(request: MissRequest): string | undefined {
   if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
-  const url = new URL(request.path, 'http://mirror');
-  const m = MANIFEST.exec(url.pathname);
+  // As the registry app sees it: the path as sent (no dot segments resolved), then the query.
+  const [path = '', query = ''] = request.path.split('?', 2);
+  const m = MANIFEST.exec(path);
   if (!m) return undefined;
   const [, name, ref] = m as unknown as [string, string, string];
-  const ns = url.searchParams.get('ns');
+  const ns = new URLSearchParams(query).get('ns');
   const registry = ns && isRegistryHost(ns) ? `${ns === 'index.docker.io' ? 'docker.io' : ns}/` : '';
   try {
     return formatReference(parseReference(`${registry}${name}${isDigest(ref) ? '@' : ':'}${ref}`, 'a request'));
