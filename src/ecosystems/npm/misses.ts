@@ -4,17 +4,13 @@
  * (`/lodash/-/lodash-4.17.21.tgz`) that version. `/-/…` (ping, audits, search, login) and anything
  * that is not a valid package name are not a client's want.
  */
+import { missedPath } from '../miss-request.ts';
 import type { MissRequest } from '../types.ts';
 import { packageNameSegments } from './names.ts';
 
 export function npmMiss(request: MissRequest): string | undefined {
-  if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
-  let path: string;
-  try {
-    path = decodeURIComponent(request.path.split('?')[0]!);
-  } catch {
-    return undefined;
-  }
+  const path = missedPath(request);
+  if (path === undefined) return undefined;
   const [name, tarball] = path.slice(1).split('/-/');
   if (!name || name.startsWith('-') || path.includes('/-/-/')) return undefined;
   try {

@@ -4,6 +4,7 @@
  * version (`flask==3.0.0`). The index root, metadata files and names that are not PEP 508 names
  * are not a client's want.
  */
+import { missedPath } from '../miss-request.ts';
 import type { MissRequest } from '../types.ts';
 import { fileVersion } from './candidates.ts';
 import { isValidName, normalizeName } from './names.ts';
@@ -12,13 +13,8 @@ const PAGE = /^\/simple\/([^/]+)\/?$/;
 const FILE = /^\/files\/([^/]+)\/([^/]+)$/;
 
 export function pypiMiss(request: MissRequest): string | undefined {
-  if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
-  let path: string;
-  try {
-    path = decodeURIComponent(request.path.split('?')[0]!);
-  } catch {
-    return undefined;
-  }
+  const path = missedPath(request);
+  if (path === undefined) return undefined;
   const page = PAGE.exec(path);
   if (page) return isValidName(page[1]!) ? normalizeName(page[1]!) : undefined;
   const file = FILE.exec(path);
