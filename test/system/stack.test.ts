@@ -160,11 +160,25 @@ test('a real npm ci in a container on the isolated network installs from the sta
   await rm(join(copy, 'node_modules'), { recursive: true, force: true });
   await mkdir(join(copy, '.cache'), { recursive: true });
   const r = await dockerRun([
-    '--network', NET.docker_network, '-v', `${copy}:/work`, '-w', '/work', '-e', 'HOME=/work', image,
+    '--network', NET.docker_network, '-v', `${copy}:/work`, '-w', '/work', '-e', 'HOME=/work', '-e', 'npm_config_update_notifier=false', image,
     'npm', 'ci', '--registry', `http://${NET.address}:${PORTS.npm}/`, '--cache', '/work/.cache', '--ignore-scripts', '--no-audit', '--no-fund',
   ], { timeoutMs: 300_000 });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout + r.stderr, /added \d+ packages/);
+
+  // What the stack's npm service could not answer is in the misses ledger (its one writable mount).
+  const asked = await dockerRun([
+    '--network', NET.docker_network, '-v', `${copy}:/work`, '-w', '/work', '-e', 'HOME=/work', '-e', 'npm_config_update_notifier=false', image,
+    'npm', 'view', 'never-mirrored', '--registry', `http://${NET.address}:${PORTS.npm}/`, '--cache', '/work/.cache', '--fetch-retries', '0',
+  ], { timeoutMs: 120_000 });
+  assert.notEqual(asked.code, 0, 'never-mirrored is not in the mirror');
+  let items: string[] = [];
+  for (let i = 0; i < 50 && !items.includes('npm never-mirrored'); i++) {
+    await sleep(100);
+    items = (JSON.parse((await offline(['misses', '-c', config, '--json'])).stdout) as { misses: Array<{ mirror: string; item: string }> }).misses.map((m) => `${m.mirror} ${m.item}`);
+  }
+  // pypi's is the foreground run's request, recorded by that stack's pypi service.
+  assert.deepEqual(items.sort(), ['npm never-mirrored', 'pypi never-mirrored']);
 });
 
 test('up --compose -d twice changes nothing: the same containers, one copy of each rule', async (t) => {
