@@ -1,8 +1,18 @@
-/** What every benchmark shares: timing, failing loudly, and a fixed-client throughput probe. */
-import pLimit from 'p-limit';
-import { Agent, request } from 'undici';
+/** What every benchmark shares: timing, failing loudly, running the CLI, and the rows of the table. */
+import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../test/helpers/run.ts';
 
-export type BenchRow = { name: string; seconds: number };
+/** The built CLI (`npm run bench` builds first), as users run it. */
+export const BIN = fileURLToPath(new URL('../bin/offline.js', import.meta.url));
+
+/**
+ * One row of the summary: what offline did, what its peer did, and offline's speed relative to
+ * the peer's (above 1: offline is faster; for durations, peer / offline; for rates, offline / peer).
+ * Scale figures have no peer.
+ */
+export type Row = { benchmark: string; offline: string; peer?: string; ratio?: number };
 
 export async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const start = performance.now();
@@ -14,20 +24,36 @@ export function must(r: { code: number | null; stdout: string; stderr: string },
   if (r.code !== 0) throw new Error(`${what} failed (${r.code}):\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-2000)}`);
 }
 
+/** A row comparing two durations. */
+export function durationRow(benchmark: string, offline: number, peerName: string, peer: number): Row {
+  return { benchmark, offline: `${offline.toFixed(2)} s`, peer: `${peerName} ${peer.toFixed(2)} s`, ratio: peer / offline };
+}
+
+/** A row comparing two throughputs (bytes per second). */
+export function rateRow(benchmark: string, offline: number, peerName: string, peer: number): Row {
+  return { benchmark, offline: `${(offline / 1e6).toFixed(0)} MB/s`, peer: `${peerName} ${(peer / 1e6).toFixed(0)} MB/s`, ratio: offline / peer };
+}
+
 /**
- * GET every URL `rounds` times, 8 in flight over keep-alive, reading every byte; bytes per
- * second. The same client measures the mirror and its peer, so the ratio compares the servers.
+ * `offline serve -c config`, resolved once it says it is serving. serve drops to `nobody`, so the
+ * benchmark's private work directory (the config's, holding the mirrors) is made readable first.
  */
-export async function throughput(urls: string[], rounds: number): Promise<number> {
-  const agent = new Agent({ connections: 8 });
-  const limit = pLimit(8);
-  let bytes = 0;
-  const start = performance.now();
-  await Promise.all(Array.from({ length: rounds }, () => urls).flat().map((url) => limit(async () => {
-    const res = await request(url, { dispatcher: agent });
-    if (res.statusCode !== 200) throw new Error(`${url}: HTTP ${res.statusCode}`);
-    for await (const chunk of res.body) bytes += (chunk as Buffer).length;
-  })));
-  await agent.close();
-  return bytes / ((performance.now() - start) / 1000);
+export async function startServe(config: string, args: string[] = []): Promise<{ pid: number; stop(): Promise<void> }> {
+  must(await run('chmod', ['-R', 'a+rX', dirname(config)]), 'chmod');
+  // The request log goes to stderr: read and dropped (its last lines kept for a failure).
+  const server = spawn(process.execPath, [BIN, 'serve', '-c', config, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  server.stderr.on('data', (c: Buffer) => { tail = (tail + c.toString()).slice(-4000); });
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  // Stopped means gone: the next benchmark's serve listens on the same https port.
+  const stop = async () => {
+    server.kill('SIGTERM');
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    server.once('exit', (code) => reject(new Error(`offline serve exited with ${code}:\n${tail}`)));
+    server.stdout.on('data', (c: Buffer) => {
+      if (c.toString().includes('serving')) resolve({ pid: server.pid!, stop });
+    });
+  });
 }

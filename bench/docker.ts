@@ -1,40 +1,44 @@
 /**
  * Docker benchmark, two comparisons in one run against a real CNCF registry on loopback:
  * - sync: `offline sync` of a set of images beside `skopeo sync` of the same images (linux/amd64);
- * - serving: the mirror's blob throughput beside the CNCF registry serving the same blobs, with
- *   the same client.
+ * - serving: wrk against the mirror's blobs and against the CNCF registry serving the same blobs.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
 import { stringify } from 'yaml';
 import { makeImage, makeLayer, noise, writeOciLayout, type Image } from '../test/helpers/oci-images.ts';
 import { skopeo, startRegistry } from '../test/helpers/oci-registry.ts';
 import { run } from '../test/helpers/run.ts';
-import { throughput, timed, type BenchRow } from './common.ts';
+import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
+import { missingTool, peakRss, wrk } from './load.ts';
 
-const BIN = fileURLToPath(new URL('../bin/offline.js', import.meta.url));
+const LAYER_BYTES = 12 * 1024 * 1024;
 
-export async function benchDocker(count = 12): Promise<BenchRow[]> {
-  if ((await run('sh', ['-c', 'command -v skopeo && command -v docker-registry'])).code !== 0) {
-    console.log('docker: skipped: skopeo and docker-registry are needed (apt-get install skopeo docker-registry)');
+/** `count` images of one 12 MB layer each, pushed to the registry; the images. */
+async function pushImages(work: string, registryHost: string, count: number): Promise<Image[]> {
+  const images: Image[] = [];
+  for (let i = 0; i < count; i++) {
+    const layer = await makeLayer({ [`app/${i}.bin`]: noise(LAYER_BYTES + i * 4096, `image-${i}`) });
+    const image = makeImage({ architecture: 'amd64', layers: [layer] });
+    images.push(image);
+    await writeOciLayout(join(work, 'layouts', `img-${i}`), image, '1.0');
+    const pushed = await skopeo(['copy', '--preserve-digests', `oci:${join(work, 'layouts', `img-${i}`)}:1.0`, `docker://${registryHost}/bench/img-${i}:1.0`], join(work, 'skopeo'));
+    must(pushed, 'skopeo copy (push)');
+  }
+  return images;
+}
+
+export async function benchDocker(count = 4): Promise<Row[]> {
+  const missing = await missingTool('skopeo', 'docker-registry', 'wrk');
+  if (missing) {
+    console.log(`docker: skipped: ${missing} is not installed (apt-get install skopeo docker-registry wrk)`);
     return [];
   }
   const work = await mkdtemp(join(tmpdir(), 'offline-bench-docker-'));
   const registry = await startRegistry(join(work, 'registry'));
   try {
-    const base = await makeLayer({ 'base/data.bin': noise(4 * 1024 * 1024, 'base') });
-    const images: Image[] = [];
-    for (let i = 0; i < count; i++) {
-      const own = await makeLayer({ [`app/${i}.bin`]: noise(2 * 1024 * 1024 + i * 4096, `image-${i}`) });
-      const image = makeImage({ architecture: 'amd64', layers: [base, own] });
-      images.push(image);
-      await writeOciLayout(join(work, 'layouts', `img-${i}`), image, '1.0');
-      const pushed = await skopeo(['copy', '--preserve-digests', `oci:${join(work, 'layouts', `img-${i}`)}:1.0`, `docker://${registry.host}/bench/img-${i}:1.0`], join(work, 'skopeo'));
-      if (pushed.code !== 0) throw new Error(`push failed: ${pushed.stderr}`);
-    }
+    const images = await pushImages(work, registry.host, count);
     const port = 20000 + Math.floor(Math.random() * 20000);
     const config = join(work, 'offline.yaml');
     const refs = images.map((_, i) => `${registry.host}/bench/img-${i}:1.0`);
@@ -43,27 +47,27 @@ export async function benchDocker(count = 12): Promise<BenchRow[]> {
       docker: { port, images: refs, platforms: ['linux/amd64'], registries: { [registry.host]: registry.url } },
     }));
     const [syncSeconds, synced] = await timed(() => run(process.execPath, [BIN, 'sync', '-c', config], { timeoutMs: 900_000 }));
-    if (synced.code !== 0) throw new Error(`offline sync failed: ${synced.stdout}${synced.stderr}`);
+    must(synced, 'offline sync');
     const source = join(work, 'skopeo-sync.yaml');
     await writeFile(source, stringify({ [registry.host]: { 'tls-verify': false, images: Object.fromEntries(images.map((_, i) => [`bench/img-${i}`, ['1.0']])) } }));
     const [skopeoSeconds, synced2] = await timed(() => skopeo(['sync', '--src', 'yaml', '--dest', 'dir', source, join(work, 'skopeo-out')], join(work, 'skopeo'), { timeoutMs: 900_000 }));
-    if (synced2.code !== 0) throw new Error(`skopeo sync failed: ${synced2.stderr}`);
+    must(synced2, 'skopeo sync');
 
-    const server = spawn(process.execPath, [BIN, 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => server.stdout.on('data', (c: Buffer) => { if (c.toString().includes('serving')) resolve(); }));
+    const server = await startServe(config);
     try {
-      const paths = images.flatMap((img, i) => img.layers.map((l) => `/v2/${registry.host}/bench/img-${i}/blobs/${l.digest}`));
-      const mirror = await throughput(paths.map((p) => `http://127.0.0.1:${port}${p}`), 3);
-      const cncf = await throughput(paths.map((p) => `${registry.url}${p.replace(`/v2/${registry.host}/`, '/v2/')}`), 3);
-      console.log(`docker: ${count} images (linux/amd64, 2 layers each, one shared), CNCF distribution on loopback; serving measured over 3 rounds, 8 in flight`);
-      console.log(`  serving throughput: mirror ${(mirror / 1e6).toFixed(0)} MB/s, CNCF registry ${(cncf / 1e6).toFixed(0)} MB/s, ratio ${(mirror / cncf).toFixed(2)}`);
+      const paths = images.flatMap((img, i) => img.layers.map((l) => `/v2/bench/img-${i}/blobs/${l.digest}`));
+      const mirror = await wrk(`http://127.0.0.1:${port}`, paths.map((p) => p.replace('/v2/', `/v2/${registry.host}/`)), work);
+      const rss = await peakRss(server.pid);
+      const cncf = await wrk(registry.url, paths, work);
+      console.log(`docker: ${count} images (linux/amd64) of one ${LAYER_BYTES / 1024 / 1024} MiB layer each, CNCF distribution on loopback; serving: wrk, 50 connections`);
+      return [
+        durationRow(`Docker: sync of ${count} images`, syncSeconds, '`skopeo sync`', skopeoSeconds),
+        rateRow(`Docker: serving ${count} × 12 MB blobs, wrk 50 connections`, mirror.bytesPerSecond, 'CNCF registry', cncf.bytesPerSecond),
+        { benchmark: 'Docker: peak RSS of serve after 50 clients', offline: `${rss.toFixed(0)} MB` },
+      ];
     } finally {
-      server.kill('SIGTERM');
+      await server.stop();
     }
-    return [
-      { name: `offline sync, cold (${count} images)`, seconds: syncSeconds },
-      { name: 'skopeo sync of the same images', seconds: skopeoSeconds },
-    ];
   } finally {
     await registry.close();
     await rm(work, { recursive: true, force: true });

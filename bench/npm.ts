@@ -12,9 +12,8 @@ import { makeTree, rootDependencies, startRegistry } from '../test/helpers/npm-f
 import { isolatedEnv } from '../test/helpers/npm-projects.ts';
 import { run } from '../test/helpers/run.ts';
 import { writeConfig } from '../test/helpers/offline-cli.ts';
-import { must, timed, type BenchRow } from './common.ts';
-
-const BIN = fileURLToPath(new URL('../bin/offline.js', import.meta.url));
+import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
+import { filePaths, missingTool, startNginx, wrk } from './load.ts';
 const PROXY = fileURLToPath(new URL('./verdaccio-proxy.ts', import.meta.url));
 
 async function lockProject(dir: string, deps: Record<string, string>, registry: string, home: string): Promise<void> {
@@ -23,6 +22,26 @@ async function lockProject(dir: string, deps: Record<string, string>, registry: 
   // No `resolved` URLs (as npm writes them here): both contenders then use the registry they are given.
   const env = { ...isolatedEnv(home, registry), npm_config_omit_lockfile_registry_resolved: 'true' };
   must(await run('npm', ['install', '--package-lock-only', '--ignore-scripts'], { cwd: dir, env, timeoutMs: 900_000 }), 'npm install --package-lock-only');
+}
+
+/**
+ * wrk against the mirror's tarballs (verdaccio's `/<name>/-/<file>.tgz`), then nginx with the
+ * same storage directory as its root (`/<name>/<file>.tgz`: the same bytes).
+ */
+async function serving(work: string, config: string, port: number): Promise<Row> {
+  const storage = join(work, 'mirrors', 'npm', 'storage');
+  const files = await filePaths(storage, '.tgz');
+  const tarballUrl = (p: string) => p.replace(/\/([^/]+)$/, '/-/$1');
+  const server = await startServe(config);
+  const nginx = await startNginx(storage, work);
+  try {
+    const mirror = await wrk(`http://127.0.0.1:${port}`, files.map(tarballUrl), work);
+    const peer = await wrk(nginx.url, files, work);
+    return rateRow(`npm: serving ${files.length} tarballs, wrk 50 connections`, mirror.bytesPerSecond, 'nginx', peer.bytesPerSecond);
+  } finally {
+    nginx.stop();
+    await server.stop();
+  }
 }
 
 function startProxy(upstream: string, storage: string): Promise<{ url: string; stop(): void }> {
@@ -36,7 +55,7 @@ function startProxy(upstream: string, storage: string): Promise<{ url: string; s
   });
 }
 
-export async function benchNpm(packages = 1200, delayMs = 20): Promise<BenchRow[]> {
+export async function benchNpm(packages = 1200, delayMs = 20): Promise<Row[]> {
   const work = await mkdtemp(join(tmpdir(), 'offline-bench-npm-'));
   const tree = makeTree({ packages });
   const versions = tree.reduce((n, p) => n + p.versions.length, 0);
@@ -48,7 +67,8 @@ export async function benchNpm(packages = 1200, delayMs = 20): Promise<BenchRow[
 
   const upstream = await startRegistry(tree, { delayMs });
   try {
-    const config = await writeConfig(work, { upstream: upstream.url, port: 4873, lockfiles: [join(project, 'package-lock.json')] });
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const config = await writeConfig(work, { upstream: upstream.url, port, lockfiles: [join(project, 'package-lock.json')] });
     const [syncSeconds, synced] = await timed(() => run(process.execPath, [BIN, 'sync', '-c', config, '--json'], { timeoutMs: 900_000 }));
     must(synced, 'offline sync');
     const report = JSON.parse(synced.stdout);
@@ -68,12 +88,14 @@ export async function benchNpm(packages = 1200, delayMs = 20): Promise<BenchRow[
     } finally {
       proxy.stop();
     }
-    console.log(`npm: ${tree.length} packages, ${versions} versions in the upstream; lockfile of ${report.ecosystems[0].summary.versions} versions; upstream adds ${delayMs} ms to every response`);
-    return [
-      { name: `offline sync, cold (${report.ecosystems[0].downloaded} tarballs)`, seconds: syncSeconds },
-      { name: 'npm ci through a plain verdaccio proxy, cold', seconds: ciSeconds },
-      { name: 'offline sync again (nothing to download)', seconds: againSeconds },
+    const locked = report.ecosystems[0].summary.versions;
+    console.log(`npm: ${tree.length} packages, ${versions} versions in the upstream; lockfile of ${locked} versions; upstream adds ${delayMs} ms to every response`);
+    const rows: Row[] = [
+      durationRow(`npm: sync of a ${locked}-version lockfile, upstream +${delayMs} ms`, syncSeconds, 'cold `npm ci` through verdaccio', ciSeconds),
+      { benchmark: 'npm: the same sync again (nothing to download)', offline: `${againSeconds.toFixed(2)} s` },
     ];
+    if (await missingTool('nginx', 'wrk')) return rows;
+    return [...rows, await serving(work, config, port)];
   } finally {
     await upstream.close();
     await rm(work, { recursive: true, force: true });

@@ -1,53 +1,48 @@
 /**
- * pacman benchmark, two comparisons in one run:
- * - sync: `offline sync` of a repo's packages from a local upstream that adds 20 ms to every
- *   response, beside a plain sequential download of the same files (curl, one connection);
- * - serving: the mirror's throughput beside nginx serving the same files, with the same client.
+ * pacman benchmark, two comparisons in one run, against one local upstream that adds `delayMs`
+ * to every response:
+ * - sync: `offline sync` of a repo's packages beside `pacman -Syw` of the same packages with
+ *   `ParallelDownloads = 5` (Arch's default pacman.conf), into a fresh root;
+ * - serving: wrk against the mirror and against nginx serving the same files.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { makePackage, repoAdd, startMirrorServer } from '../test/helpers/pacman-fixtures.ts';
+import { makePackage, pacman, pacmanRoot, repoAdd, startMirrorServer } from '../test/helpers/pacman-fixtures.ts';
 import { run } from '../test/helpers/run.ts';
-import { throughput, timed, type BenchRow } from './common.ts';
+import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
+import { missingTool, peakRss, startNginx, wrk } from './load.ts';
 
-const BIN = fileURLToPath(new URL('../bin/offline.js', import.meta.url));
-
-/** Fetch every URL `rounds` times with 8 in flight; bytes per second. */
-
-async function startNginx(root: string, work: string): Promise<{ url: string; stop(): void }> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const conf = join(work, 'nginx.conf');
-  // The work directory is private (mkdtemp), so the worker runs as this user.
-  const user = process.getuid?.() === 0 ? "user root;\n" : "";
-  await writeFile(conf, `${user}daemon off;\nworker_processes 1;\npid ${join(work, 'nginx.pid')};\nerror_log ${join(work, 'nginx.err')};\n` +
-    `events { worker_connections 256; }\nhttp { access_log off; sendfile on; keepalive_requests 100000;\n` +
-    `  server { listen 127.0.0.1:${port}; root ${root}; } }\n`);
-  const child = spawn('nginx', ['-c', conf, '-p', work], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 500));
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+/** Package i of n: from 20 kB to 2 MB, spaced geometrically (most packages are small). */
+function packageBytes(i: number, n: number): number {
+  return Math.round(20_000 * 100 ** (i / Math.max(1, n - 1)));
 }
 
-export async function benchPacman(count = 120, delayMs = 20): Promise<BenchRow[]> {
-  const missing = (await Promise.all(['repo-add', 'bsdtar', 'curl', 'nginx'].map(async (tool) =>
-    (await run('sh', ['-c', `command -v ${tool}`])).code === 0 ? undefined : `${tool} is not installed (apt-get install pacman-package-manager makepkg libarchive-tools curl nginx-light)`))).find(Boolean);
+/** `count` packages in one dependency chain, so `bench-0` pulls them all; their file names. */
+async function makeRepo(repoDir: string, count: number): Promise<string[]> {
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const depends = i + 1 < count ? [`bench-${i + 1}`] : [];
+    // base64 of random bytes: zstd gets it down to about 3/4, so the package lands near the target.
+    const blob = randomBytes(Math.round(packageBytes(i, count) * 0.75)).toString('base64');
+    files.push(await makePackage(repoDir, { name: `bench-${i}`, version: '1.0-1', depends, files: { blob } }));
+  }
+  await repoAdd(join(repoDir, 'core.db.tar.gz'), files.map((f) => join(repoDir, f)));
+  return files;
+}
+
+export async function benchPacman(count = 240, delayMs = 20): Promise<Row[]> {
+  const missing = await missingTool('repo-add', 'bsdtar', 'pacman', 'nginx', 'wrk');
   if (missing) {
-    console.log(`pacman: skipped: ${missing}`);
+    console.log(`pacman: skipped: ${missing} is not installed (apt-get install pacman-package-manager makepkg libarchive-tools nginx-light wrk)`);
     return [];
   }
   const work = await mkdtemp(join(tmpdir(), 'offline-bench-pacman-'));
   const repoDir = join(work, 'upstream', 'core', 'os', 'x86_64');
   await mkdir(repoDir, { recursive: true });
-  const files: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const depends = i + 1 < count ? [`bench-${i + 1}`] : [];
-    files.push(await makePackage(repoDir, { name: `bench-${i}`, version: '1.0-1', depends, files: { blob: randomBytes(150_000 + i * 997).toString('base64') } }));
-  }
-  await repoAdd(join(repoDir, 'core.db.tar.gz'), files.map((f) => join(repoDir, f)));
+  const files = await makeRepo(repoDir, count);
   const upstream = await startMirrorServer(join(work, 'upstream'), { delayMs });
   try {
     const config = join(work, 'offline.yaml');
@@ -57,27 +52,27 @@ export async function benchPacman(count = 120, delayMs = 20): Promise<BenchRow[]
       pacman: { port, upstream: `${upstream.url}/$repo/os/$arch`, repos: ['core'], arch: ['x86_64'], packages: ['bench-0'] },
     }));
     const [syncSeconds, synced] = await timed(() => run(process.execPath, [BIN, 'sync', '-c', config], { timeoutMs: 900_000 }));
-    if (synced.code !== 0) throw new Error(`offline sync failed: ${synced.stdout}${synced.stderr}`);
-    const urls = files.map((f) => `${upstream.url}/core/os/x86_64/${f}`);
-    const [curlSeconds, curl] = await timed(() => run('curl', ['-sf', ...urls.flatMap((u) => ['-o', '/dev/null', u])], { timeoutMs: 900_000 }));
-    if (curl.code !== 0) throw new Error(`curl failed: ${curl.stderr}`);
+    must(synced, 'offline sync');
+    const root = await pacmanRoot(join(work, 'pacman'), { core: `${upstream.url}/$repo/os/$arch` }, { parallelDownloads: 5 });
+    const [pacmanSeconds, fetched] = await timed(() => pacman(root, '-Syw', '--noconfirm', 'bench-0'));
+    must(fetched, 'pacman -Syw');
 
-    const server = spawn(process.execPath, [BIN, 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => server.stdout.on('data', (c: Buffer) => { if (c.toString().includes('serving')) resolve(); }));
+    const server = await startServe(config);
     const nginx = await startNginx(join(work, 'upstream'), work);
     try {
       const paths = files.map((f) => `/core/os/x86_64/${f}`);
-      const mirrorRate = await throughput(paths.map((p) => `http://127.0.0.1:${port}${p}`), 5);
-      const nginxRate = await throughput(paths.map((p) => `${nginx.url}${p}`), 5);
-      console.log(`pacman: ${count} packages (one dependency chain); upstream adds ${delayMs} ms to every response; serving measured over 5 rounds, 8 in flight`);
-      console.log(`  serving throughput: mirror ${(mirrorRate / 1e6).toFixed(0)} MB/s, nginx ${(nginxRate / 1e6).toFixed(0)} MB/s, ratio ${(mirrorRate / nginxRate).toFixed(2)}`);
+      const mirror = await wrk(`http://127.0.0.1:${port}`, paths, work);
+      const rss = await peakRss(server.pid);
+      const peer = await wrk(nginx.url, paths, work);
+      console.log(`pacman: ${count} packages of 20 kB–2 MB (one dependency chain); upstream adds ${delayMs} ms to every response; serving: wrk, 50 connections`);
       return [
-        { name: `offline sync, cold (${count} packages + signatures)`, seconds: syncSeconds },
-        { name: 'sequential download of the same files (curl)', seconds: curlSeconds },
+        durationRow(`pacman: sync of ${count} packages, upstream +${delayMs} ms`, syncSeconds, '`pacman -Syw`, ParallelDownloads 5', pacmanSeconds),
+        rateRow(`pacman: serving ${count} packages of 20 kB–2 MB, wrk 50 connections`, mirror.bytesPerSecond, 'nginx', peer.bytesPerSecond),
+        { benchmark: 'pacman: peak RSS of serve after 50 clients', offline: `${rss.toFixed(0)} MB` },
       ];
     } finally {
       nginx.stop();
-      server.kill('SIGTERM');
+      await server.stop();
     }
   } finally {
     await upstream.close();

@@ -1,67 +1,81 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Koa from 'koa';
 
 /**
- * Chunk size for large files. Each response streams through two buffers of its own, reused:
- * one being read while the other is being written, and a buffer is refilled only once the kernel
- * has taken its bytes. So a stalled client costs 128 KiB, however long it stalls, and fast ones
- * leave no garbage behind (a fresh buffer per read made 200 stalled readers cost ~100 MiB of
- * uncollected chunks; with 1 MiB reads, ~400 MiB).
+ * Chunk size. Each response streams through two buffers of its own, reused: one being read while
+ * the other is being written, and a buffer is refilled only once the kernel has taken its bytes.
+ * So a stalled client costs 2 × CHUNK, however long it stalls, and fast ones leave no garbage
+ * behind (a fresh buffer per read made 200 stalled readers cost ~100 MiB of uncollected chunks).
+ * 128 KiB, not 64: every chunk is a trip through libuv's thread pool and a socket write, and at
+ * 64 KiB those trips bounded throughput (+22% at 128 KiB, +36% at 256 KiB; docs/benchmarks.md).
+ * Not 256: 200 stalled clients then held 283 of the 300 MiB test/integration/memory-bounds allows.
  */
-const CHUNK = 64 * 1024;
+const CHUNK = 128 * 1024;
 
 /**
- * Answer with a file from disk: Content-Length, `Accept-Ranges`, and a single `Range: bytes=a-b`
- * (206) so interrupted client downloads resume (pacman's curl, docker). Returns false when the
- * file is not there, leaving the response to the caller. HEAD gets the headers only. The file is
- * opened once, so a file replaced by rename mid-request is served whole, old or new.
+ * Answer with a file from disk, on node's own request and response (the hot path of every mirror
+ * bypasses koa): Content-Length, `Accept-Ranges`, and a single `Range: bytes=a-b` (206) so
+ * interrupted client downloads resume (pacman's curl, docker). Headers already set on `res` are
+ * kept. Returns false when the file is not there, having written nothing. HEAD gets the headers
+ * only. The file is opened once, so a file replaced by rename mid-request is served whole, old or
+ * new.
  */
-export async function sendFile(ctx: Koa.Context, path: string, type: string): Promise<boolean> {
+export async function sendFileTo(req: IncomingMessage, res: ServerResponse, path: string, type: string): Promise<boolean> {
   const handle = await open(path, 'r').catch(() => undefined);
   if (!handle) return false;
   let streaming = false;
   try {
     const info = await handle.stat();
     if (!info.isFile()) return false;
-    ctx.set('Accept-Ranges', 'bytes');
-    ctx.type = type;
-    let start = 0;
-    let end = info.size - 1;
-    const range = /^bytes=(\d*)-(\d*)$/.exec(ctx.get('range'));
-    if (range && (range[1] || range[2])) {
-      start = range[1] ? Number(range[1]) : Math.max(0, info.size - Number(range[2]));
-      end = range[1] && range[2] ? Math.min(Number(range[2]), info.size - 1) : info.size - 1;
-      if (start >= info.size || start > end) {
-        ctx.status = 416;
-        ctx.set('Content-Range', `bytes */${info.size}`);
-        return true;
-      }
-      ctx.status = 206;
-      ctx.set('Content-Range', `bytes ${start}-${end}/${info.size}`);
-    } else {
-      ctx.status = 200;
-    }
-    const length = end - start + 1;
-    ctx.length = length;
-    if (ctx.method === 'HEAD') return true;
-    if (length <= CHUNK) {
-      const buf = Buffer.allocUnsafe(length);
-      const { bytesRead } = await handle.read(buf, 0, length, start);
-      ctx.body = buf.subarray(0, bytesRead);
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.setHeader('Content-Type', type);
+    const span = byteRange(req.headers.range, info.size);
+    if (span === 'unsatisfiable') {
+      // As koa answered it before this bypassed koa: the status text as the body.
+      const body = 'Range Not Satisfiable';
+      res.writeHead(416, { 'Content-Range': `bytes */${info.size}`, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length }).end(body);
       return true;
     }
-    ctx.respond = false;
+    const { start, end } = span ?? { start: 0, end: info.size - 1 };
+    if (span) res.setHeader('Content-Range', `bytes ${start}-${end}/${info.size}`);
+    res.writeHead(span ? 206 : 200, { 'Content-Length': end - start + 1 });
+    if (req.method === 'HEAD') {
+      res.end();
+      return true;
+    }
     streaming = true;
-    void pump(ctx.res, handle, start, end);
+    void pump(res, handle, start, end);
     return true;
   } finally {
     if (!streaming) await handle.close();
   }
 }
 
-/** Write bytes `start`..`end` of `handle` to `res` through two reused buffers, then end it. */
+/** The same, for a koa handler: the response is then written outside koa (`ctx.respond = false`). */
+export async function sendFile(ctx: Koa.Context, path: string, type: string): Promise<boolean> {
+  const sent = await sendFileTo(ctx.req, ctx.res, path, type);
+  if (sent) ctx.respond = false;
+  return sent;
+}
+
+/** A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined for none (or any other form). */
+function byteRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const range = header ? /^bytes=(\d*)-(\d*)$/.exec(header) : null;
+  if (!range || !(range[1] || range[2])) return undefined;
+  const start = range[1] ? Number(range[1]) : Math.max(0, size - Number(range[2]));
+  const end = range[1] && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
+}
+
+/**
+ * Write bytes `start`..`end` of `handle` to `res`, then end it. A file that fits one chunk goes
+ * out in one `end` (one buffer of its size); a larger one through two reused buffers.
+ */
 async function pump(res: ServerResponse, handle: FileHandle, start: number, end: number): Promise<void> {
+  const length = end - start + 1;
+  if (length <= CHUNK) return pumpOnce(res, handle, start, length);
   const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   let gone = false;
   res.once('close', () => { gone = true; });
@@ -87,6 +101,20 @@ async function pump(res: ServerResponse, handle: FileHandle, start: number, end:
     else res.end();
   } catch {
     // A file that changed under us: end this response, quietly.
+    res.destroy();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A response of one chunk: read it whole, hand it over with `end`. */
+async function pumpOnce(res: ServerResponse, handle: FileHandle, start: number, length: number): Promise<void> {
+  try {
+    const buf = Buffer.allocUnsafe(length);
+    const { bytesRead } = await handle.read(buf, 0, length, start);
+    if (bytesRead < length) res.destroy();
+    else res.end(buf);
+  } catch {
     res.destroy();
   } finally {
     await handle.close();

@@ -159,6 +159,8 @@ export type PacmanRootOptions = {
   /** The order of the `[repo]` sections; default the order of `servers`. */
   repos?: string[];
   disableDownloadTimeout?: boolean;
+  /** pacman's `ParallelDownloads`; default 1. */
+  parallelDownloads?: number;
 };
 
 function assertLocal(server: string): void {
@@ -168,7 +170,7 @@ function assertLocal(server: string): void {
 }
 
 /**
- * A fresh pacman root under `base`: `pacman.conf` (Architecture x86_64, ParallelDownloads 1, one
+ * A fresh pacman root under `base`: `pacman.conf` (Architecture x86_64, ParallelDownloads 1 unless told, one
  * `[repo]` section per server, no Include) and the root, db, cache, gpg, hook and log paths, which
  * the returned `args` pass on the command line as well. The gpgdir's dirmngr may not use HTTP or
  * LDAP, so a key lookup cannot leave the machine. Throws for a server not on 127.0.0.1 or file://.
@@ -185,7 +187,7 @@ export async function pacmanRoot(base: string, servers: Record<string, string>, 
   const options = [
     '[options]', `RootDir = ${root}`, `DBPath = ${paths.dbPath}`, `CacheDir = ${paths.cacheDir}`, `LogFile = ${logFile}`,
     `GPGDir = ${paths.gpgDir}`, `HookDir = ${paths.hookDir}`, `Architecture = ${ARCH}`, `SigLevel = ${opts.sigLevel ?? 'Never'}`,
-    'ParallelDownloads = 1', ...(opts.disableDownloadTimeout ? ['DisableDownloadTimeout'] : []),
+    `ParallelDownloads = ${opts.parallelDownloads ?? 1}`, ...(opts.disableDownloadTimeout ? ['DisableDownloadTimeout'] : []),
   ];
   const sections = (opts.repos ?? Object.keys(servers)).flatMap((repo) => {
     if (!servers[repo]) throw new Error(`pacmanRoot: repo ${repo} has no server`);

@@ -1,14 +1,38 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import type { RequestListener } from 'node:http';
 import type Koa from 'koa';
+import { withFastPath, type FastPath } from '../../foundation/fast-path.ts';
 import { createMirrorApp } from '../../foundation/http-server.ts';
-import { sendFile } from '../../foundation/send-file.ts';
+import { sendFile, sendFileTo } from '../../foundation/send-file.ts';
 import { isManifestType } from './media.ts';
 import { isDigest } from './names.ts';
-import { blobPath, readRepository, repositoryBlobs, servedManifest } from './store.ts';
+import { blobPath, repositoryBlobs, servedManifest, servedRepository } from './store.ts';
 import type { RepositoryIndex } from './types.ts';
 
 const ROUTE = /^\/v2\/(.+)\/(manifests|blobs|tags)\/([^/]+)$/;
+const API_VERSION = ['Docker-Distribution-API-Version', 'registry/2.0'] as const;
+
+/** The request listener `serve` runs: blobs on the fast path, the app for everything else. */
+export function createDockerHandler(dir: string): RequestListener {
+  return withFastPath(createDockerApp(dir), dockerFastPath(dir));
+}
+
+/** A blob the repository names, answered as the app's `blob` would; anything else is the app's. */
+function dockerFastPath(dir: string): FastPath {
+  return async (req, res, path, query) => {
+    const m = ROUTE.exec(path);
+    if (!m || m[2] !== 'blobs' || !isDigest(m[3]!) || query.getAll('ns').length > 1) return false;
+    const [, name, , digest] = m as unknown as [string, string, string, string];
+    const repo = await resolveRepository(dir, name, query.get('ns') ?? undefined);
+    if (!repo || !(await repositoryBlobs(dir, repo)).has(digest)) return false;
+    res.setHeader(...API_VERSION);
+    res.setHeader('Docker-Content-Digest', digest);
+    if (await sendFileTo(req, res, blobPath(dir, digest), 'application/octet-stream')) return true;
+    res.removeHeader('Docker-Content-Digest');
+    return false;
+  };
+}
 
 /**
  * The read side of the OCI distribution API over the store, built and not started: `/v2/`,
@@ -21,7 +45,7 @@ const ROUTE = /^\/v2\/(.+)\/(manifests|blobs|tags)\/([^/]+)$/;
 export function createDockerApp(dir: string): Koa {
   const app = createMirrorApp('docker');
   app.use(async (ctx, next) => {
-    ctx.set('Docker-Distribution-API-Version', 'registry/2.0');
+    ctx.set(...API_VERSION);
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return error(ctx, 405, 'UNSUPPORTED', 'this mirror is read-only');
     await next();
   });
@@ -48,18 +72,21 @@ export function createDockerApp(dir: string): Koa {
   return app;
 }
 
-/** `ghcr.io/org/app` → that registry; `library/node` and `node` → Docker Hub (`?ns=` wins). */
+/**
+ * `ghcr.io/org/app` → that registry; `library/node` and `node` → Docker Hub (`?ns=` wins). The
+ * index as served: shared, never to be changed.
+ */
 export async function resolveRepository(dir: string, name: string, ns: string | undefined): Promise<RepositoryIndex | undefined> {
   const parts = name.split('/');
-  if (ns) return readRepository(dir, ns === 'index.docker.io' ? 'docker.io' : ns, name);
+  if (ns) return servedRepository(dir, ns === 'index.docker.io' ? 'docker.io' : ns, name);
   if (parts.length > 1 && (/[.:]/.test(parts[0]!) || parts[0] === 'localhost')) {
     const registry = parts.shift()!;
-    const qualified = await readRepository(dir, registry, parts.join('/'));
+    const qualified = await servedRepository(dir, registry, parts.join('/'));
     if (qualified) return qualified;
     if (registry !== 'docker.io' || parts.length > 1) return undefined;
-    return readRepository(dir, 'docker.io', `library/${parts[0]}`);
+    return servedRepository(dir, 'docker.io', `library/${parts[0]}`);
   }
-  return readRepository(dir, 'docker.io', parts.length === 1 ? `library/${name}` : name);
+  return servedRepository(dir, 'docker.io', parts.length === 1 ? `library/${name}` : name);
 }
 
 async function manifest(ctx: Koa.Context, dir: string, repo: RepositoryIndex, ref: string): Promise<void> {

@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../foundation/atomic.ts';
 import { containedPath } from '../../foundation/contain.ts';
+import { createJsonCache } from '../../foundation/json-cache.ts';
 import { parseManifest } from './media.ts';
 import { digestHex, isDigest, repositorySegments } from './names.ts';
 import type { RepositoryIndex } from './types.ts';
@@ -33,6 +34,23 @@ export async function readRepository(dir: string, registry: string, repository: 
   }
 }
 
+const servedIndexes = createJsonCache<RepositoryIndex>();
+
+/**
+ * The repository's index as the mirror serves it: parsed once and kept while `index.json` is
+ * unchanged (a sync replaces it by rename, seen by the next request). Shared between requests:
+ * callers must not change it. Undefined when not mirrored, or not a repository name.
+ */
+export async function servedRepository(dir: string, registry: string, repository: string): Promise<RepositoryIndex | undefined> {
+  let file: string;
+  try {
+    file = repositoryFile(dir, registry, repository);
+  } catch {
+    return undefined;
+  }
+  return servedIndexes(file);
+}
+
 export async function writeRepository(dir: string, index: RepositoryIndex): Promise<void> {
   await writeFileAtomic(repositoryFile(dir, index.registry, index.repository), JSON.stringify(index, null, 1));
 }
@@ -49,14 +67,19 @@ export function servedManifest(repo: RepositoryIndex, ref: string): { digest: st
   return { digest, mediaType: repo.manifests[digest]!.mediaType };
 }
 
-const referenced = new Map<string, Promise<string[]>>();
+const referenced = new Map<string, Promise<string[] | undefined>>();
+const blobSets = new WeakMap<RepositoryIndex, Set<string>>();
 
 /**
  * Every digest a repository may serve as a blob: its manifests and the configs and layers they
- * name. Manifests are content-addressed and never change, so each is read once per process.
+ * name. Manifests are content-addressed and never change, so each is read once per process, and
+ * the set of an index (a `servedRepository` value, kept while the file is unchanged) is built once.
  */
 export async function repositoryBlobs(dir: string, repo: RepositoryIndex): Promise<Set<string>> {
+  const known = blobSets.get(repo);
+  if (known) return known;
   const out = new Set<string>();
+  let complete = true;
   for (const [digest, entry] of Object.entries(repo.manifests)) {
     if (!isDigest(digest)) continue;
     out.add(digest);
@@ -68,12 +91,16 @@ export async function repositoryBlobs(dir: string, repo: RepositoryIndex): Promi
         return parsed.kind === 'image' ? [parsed.config.digest, ...parsed.layers.map((l) => l.digest)] : [];
       }).catch(() => {
         referenced.delete(key);
-        return [];
+        return undefined;
       });
       referenced.set(key, blobs);
     }
-    for (const b of await blobs) out.add(b);
+    const list = await blobs;
+    if (!list) complete = false;
+    for (const b of list ?? []) out.add(b);
   }
+  // A manifest that could not be read is tried again by the next request.
+  if (complete) blobSets.set(repo, out);
   return out;
 }
 

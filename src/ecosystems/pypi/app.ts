@@ -1,14 +1,35 @@
+import type { RequestListener } from 'node:http';
 import Router from '@koa/router';
 import type Koa from 'koa';
+import { withFastPath, type FastPath } from '../../foundation/fast-path.ts';
 import { createMirrorApp } from '../../foundation/http-server.ts';
-import { sendFile } from '../../foundation/send-file.ts';
+import { sendFile, sendFileTo } from '../../foundation/send-file.ts';
 import { fileVersion } from './candidates.ts';
 import { normalizeName } from './names.ts';
-import { distPath, listProjects, readStoredProject, type StoredFile, type StoredProject } from './storage.ts';
+import { distPath, listProjects, servedProject, type StoredFile, type StoredProject } from './storage.ts';
 
 const JSON_V1 = 'application/vnd.pypi.simple.v1+json';
 const HTML_V1 = 'application/vnd.pypi.simple.v1+html';
 const HTML = 'text/html';
+const FILE_ROUTE = /^\/files\/([^/]+)\/([^/]+)$/;
+
+/** The request listener `serve` runs: distribution files on the fast path, the app for the rest. */
+export function createPypiHandler(dir: string): RequestListener {
+  return withFastPath(createPypiApp(dir), pypiFastPath(dir));
+}
+
+/** A file the project's page lists, answered as the app's file route would; anything else is the app's. */
+function pypiFastPath(dir: string): FastPath {
+  return async (req, res, path) => {
+    const m = FILE_ROUTE.exec(path);
+    const file = m ? await publishedFile(dir, m[1]!, m[2]!) : undefined;
+    return file ? sendFileTo(req, res, file, fileType(m![2]!)) : false;
+  };
+}
+
+function fileType(filename: string): string {
+  return filename.endsWith('.metadata') ? 'text/plain' : 'application/octet-stream';
+}
 
 /**
  * The PyPI mirror's HTTP app, built and not started (the caller listens): a PEP 503 / PEP 691
@@ -45,7 +66,7 @@ export function createPypiApp(dir: string): Koa {
       ctx.redirect(`/simple/${normalized}/`);
       return;
     }
-    const project = await readStoredProject(dir, normalized);
+    const project = await servedProject(dir, normalized);
     if (!project) {
       ctx.status = 404;
       ctx.body = `${normalized} is not mirrored\n`;
@@ -62,7 +83,7 @@ export function createPypiApp(dir: string): Koa {
   router.get('/files/:project/:filename', async (ctx) => {
     const { project, filename } = ctx.params as { project: string; filename: string };
     const path = await publishedFile(dir, project, filename);
-    if (!path || !(await sendFile(ctx, path, filename.endsWith('.metadata') ? 'text/plain' : 'application/octet-stream'))) {
+    if (!path || !(await sendFile(ctx, path, fileType(filename)))) {
       ctx.status = 404;
       ctx.body = 'not mirrored\n';
     }
@@ -76,7 +97,7 @@ export function createPypiApp(dir: string): Koa {
 /** The path of `filename` when the stored page of `project` lists it, else undefined. */
 async function publishedFile(dir: string, project: string, filename: string): Promise<string | undefined> {
   if (normalizeName(project) !== project) return undefined;
-  const stored = await readStoredProject(dir, project);
+  const stored = await servedProject(dir, project);
   if (!stored) return undefined;
   const metadata = filename.endsWith('.metadata');
   const distName = metadata ? filename.slice(0, -'.metadata'.length) : filename;

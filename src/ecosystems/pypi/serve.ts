@@ -1,8 +1,8 @@
 import { startMirrorServer } from '../../foundation/http-server.ts';
 import type { RunningMirror, ServeContext } from '../types.ts';
-import { createPypiApp } from './app.ts';
+import { createPypiHandler } from './app.ts';
 
 /** Serve the PyPI mirror's simple index and files from disk on `host:port`. */
 export function servePypi(ctx: ServeContext): Promise<RunningMirror> {
-  return startMirrorServer('pypi', ctx, createPypiApp(ctx.dir).callback(), '/simple/');
+  return startMirrorServer('pypi', ctx, createPypiHandler(ctx.dir), '/simple/');
 }

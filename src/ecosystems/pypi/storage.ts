@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../foundation/atomic.ts';
 import { containedPath } from '../../foundation/contain.ts';
+import { createJsonCache } from '../../foundation/json-cache.ts';
 import { fileSource } from '../../foundation/zip.ts';
 import { distFilename, projectSegment } from './names.ts';
 import { wheelMetadata } from './metadata.ts';
@@ -43,6 +44,23 @@ export async function readStoredProject(dir: string, normalized: string): Promis
   } catch {
     return undefined;
   }
+}
+
+const servedPages = createJsonCache<StoredProject>();
+
+/**
+ * The stored page of a project as the mirror serves it: parsed once and kept while the file is
+ * unchanged (a sync replaces it by rename, seen by the next request). Shared between requests:
+ * callers must not change it. Undefined when not mirrored, or the name is not a name.
+ */
+export async function servedProject(dir: string, normalized: string): Promise<StoredProject | undefined> {
+  let file: string;
+  try {
+    file = projectFile(dir, normalized);
+  } catch {
+    return undefined;
+  }
+  return servedPages(file);
 }
 
 export async function writeStoredProject(dir: string, normalized: string, project: StoredProject): Promise<void> {
