@@ -1,5 +1,5 @@
 /**
- * The status page: plain files in services/controller/page/ (HTML, CSS, a script; no build step),
+ * The status page: plain files in services/controller/page/ (HTML, CSS, a script, an icon; no build step),
  * read from disk on each request, from the checkout's src/ and dist/ runs alike. The first visit
  * brings the token in the URL (`/?token=…`, as `offline status` prints it): it is traded for the
  * session cookie and the browser is sent to `/`, so the token leaves the address bar and history.
@@ -17,6 +17,7 @@ const PAGE_DIR = new URL('../../services/controller/page/', import.meta.url);
 const FILES: Record<string, { file: string; type: string }> = {
   '/page.js': { file: 'page.js', type: 'text/javascript; charset=utf-8' },
   '/page.css': { file: 'page.css', type: 'text/css; charset=utf-8' },
+  '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 };
 
 async function send(ctx: Koa.Context, file: string, type: string, status = 200): Promise<void> {
