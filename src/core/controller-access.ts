@@ -4,7 +4,7 @@
  * `offline controller` make the token; `offline status` prints the URL with it.
  */
 import { randomBytes } from 'node:crypto';
-import { chown, readFile } from 'node:fs/promises';
+import { chown, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../ecosystems/config.ts';
 import { writeFileAtomic } from '../foundation/atomic.ts';
@@ -45,7 +45,8 @@ export async function ensureControllerToken(data: string, owner?: { uid: number;
     token = randomBytes(32).toString('hex');
     await writeFileAtomic(file, `${token}\n`, 0o600);
   }
-  if (owner) await chown(file, owner.uid, owner.gid);
+  const info = owner ? await stat(file) : undefined;
+  if (owner && (info!.uid !== owner.uid || info!.gid !== owner.gid)) await chown(file, owner.uid, owner.gid);
   return token;
 }
 
