@@ -19,7 +19,7 @@ const syncBody = z.strictObject({ misses: z.boolean().optional() });
 const MAX_BODY = 4096;
 
 export function apiRoutes(config: Config, syncs: Syncs): Router {
-  const router = new Router({ prefix: '/api' });
+  const router = new Router({ prefix: '/api', sensitive: true, strict: true });
   router.use(async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');
     await next();

@@ -11,7 +11,7 @@ import { printable } from '../foundation/request-log.ts';
 import { apiRoutes } from './api.ts';
 import { requireToken } from './auth.ts';
 import { errorAnswers } from './errors.ts';
-import { pageRoutes } from './page.ts';
+import { OPEN_PATHS, pageRoutes } from './page.ts';
 import { createSyncs, type SyncRunner } from './syncs.ts';
 
 export type ControllerDeps = {
@@ -46,7 +46,7 @@ export function createApp(deps: ControllerDeps): ControllerApp {
   const page = pageRoutes(deps.token);
   app.use(securityHeaders);
   app.use(errorAnswers);
-  app.use(requireToken(deps.token));
+  app.use(requireToken(deps.token, OPEN_PATHS));
   app.use(api.routes());
   app.use(page.routes());
   app.use(async (ctx) => {

@@ -23,13 +23,15 @@ export function credential(ctx: Koa.Context): string | undefined {
   return bearer?.[1] ?? ctx.cookies.get(COOKIE);
 }
 
-/** Every `/api/*` request needs the token. @throws UnauthorizedError otherwise. */
-export function requireToken(token: string): Koa.Middleware {
+/**
+ * Every request but those for `open` paths (the page's own files, and `/`, which checks the token
+ * itself) needs the token: refused by default, so no spelling of a path (`/API/status`, an escape)
+ * reaches a route without it. @throws UnauthorizedError
+ */
+export function requireToken(token: string, open: ReadonlySet<string>): Koa.Middleware {
   return async (ctx, next) => {
-    if (ctx.path === '/api' || ctx.path.startsWith('/api/')) {
-      if (!tokenMatches(credential(ctx), token)) {
-        throw new UnauthorizedError('this needs the controller\'s token: send "Authorization: Bearer <token>" (the token is in <data>/controller.token; `offline status` prints the page\'s URL with it)');
-      }
+    if (!open.has(ctx.path) && !tokenMatches(credential(ctx), token)) {
+      throw new UnauthorizedError('this needs the controller\'s token: send "Authorization: Bearer <token>" (the token is in <data>/controller.token; `offline status` prints the page\'s URL with it)');
     }
     await next();
   };

@@ -41,6 +41,6 @@ export async function errorAnswers(ctx: Koa.Context, next: Koa.Next): Promise<vo
     }
     log.error('controller request failed', { method: ctx.method, path: printable(ctx.path, 512), error: err instanceof Error ? err.stack : String(err) });
     ctx.status = 500;
-    ctx.body = { error: { code: 'OFFLINE_ERR_INTERNAL', message: 'internal error in the controller; its log (stderr of offline serve) has the details' } };
+    ctx.body = { error: { code: 'OFFLINE_ERR_INTERNAL', message: 'internal error in the controller; its log (the stderr of offline serve or offline controller) has the details' } };
   }
 }

@@ -27,6 +27,7 @@ export function streamSync(ctx: Koa.Context, job: SyncJob): void {
   }
   stream.write(frame({ event: 'progress', data: job.progress.snapshot() }));
   const stop = job.follow((event) => {
+    if (stream.destroyed || stream.writableEnded) return; // the client has gone: `close` unsubscribes
     stream.write(frame(event));
     if (event.event === 'done') stream.end();
   });

@@ -20,6 +20,9 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 };
 
+/** The paths anyone may ask for: the page's files hold no data, and `/` checks the token itself. */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/', ...Object.keys(FILES)]);
+
 async function send(ctx: Koa.Context, file: string, type: string, status = 200): Promise<void> {
   ctx.status = status;
   ctx.type = type;
@@ -28,7 +31,7 @@ async function send(ctx: Koa.Context, file: string, type: string, status = 200):
 }
 
 export function pageRoutes(token: string): Router {
-  const router = new Router();
+  const router = new Router({ sensitive: true, strict: true });
   router.get('/', async (ctx) => {
     const offered = typeof ctx.query.token === 'string' ? ctx.query.token : undefined;
     if (offered !== undefined && tokenMatches(offered, token)) {

@@ -73,6 +73,8 @@ async function call(method: string, path: string, headers: Record<string, string
 const ROUTES: Array<[string, string]> = [
   ['GET', '/api/status'], ['GET', '/api/misses'], ['GET', '/api/sync'], ['POST', '/api/sync'],
   ['GET', '/api/sync/00000000-0000-0000-0000-000000000000/events'], ['GET', '/api/unknown'], ['GET', '/api'],
+  // Other spellings of a route are refused as well, never routed without the token.
+  ['GET', '/API/status'], ['GET', '/%61pi/status'], ['GET', '/api/status/'], ['GET', '//api/status'], ['GET', '/page.js/../api/status'],
 ];
 
 test('every /api route without the token, or with another one, is a 401 in JSON and does nothing', async () => {
@@ -227,8 +229,13 @@ test('the page: /?token= sets a strict HttpOnly cookie and sends the browser to 
     assert.equal(file.status, 200, path);
     assert.match(file.headers.get('content-type')!, type);
   }
-  assert.equal((await call('GET', '/page.html')).status, 404);
-  assert.equal((await call('GET', '/../package.json')).status, 404);
+  // Only the page's own files are open; anything else needs the token, and is then a 404.
+  for (const path of ['/page.html', '/welcome.html', '/index.html', '/package.json', '/page.js/']) {
+    assert.equal((await call('GET', path)).status, 401, path);
+    const r = await call('GET', path, sent);
+    assert.equal(r.status, 404, path);
+    assert.equal(r.json.error.code, 'OFFLINE_ERR_NOT_FOUND');
+  }
 });
 
 test('errors are answered from one table: an OfflineError by its code, anything else a 500 without its stack', async () => {
