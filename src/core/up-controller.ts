@@ -20,7 +20,7 @@ export type ControllerRun = { url: string; pid?: number; problem?: string };
 const READY_MS = 15_000;
 
 /** Start the controller process unless the one `up` started still runs. Never throws for its failure. */
-export async function startControllerProcess(s: Started): Promise<ControllerRun> {
+export async function startControllerProcess(s: Pick<Started, 'config' | 'cli'>): Promise<ControllerRun> {
   const { config } = s;
   const url = controllerUrl(config);
   const state = (await readState(config.data))!;
