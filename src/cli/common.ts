@@ -1,4 +1,5 @@
 import { loadConfig, withAllMirrors, withOneMirror, type Config, type ConfigOptions } from '../ecosystems/config.ts';
+import { dropPrivileges, type ServeUser } from '../core/serve-user.ts';
 import { isOfflineError } from '../foundation/errors.ts';
 
 /**
@@ -33,4 +34,26 @@ export function reportError(err: unknown, json: boolean | undefined): number {
     process.stderr.write(`offline: internal error (please report it): ${(err as Error)?.stack ?? String(err)}\n`);
   }
   return exit;
+}
+
+/** Resolves on the first SIGINT or SIGTERM: a foreground command's end. */
+export function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
+/**
+ * Started by root (`user` given): become that user for good now that the ports are bound; if that
+ * fails, stop what was started (`close`) and throw.
+ */
+export async function dropOrClose(user: ServeUser | undefined, data: string, close: () => Promise<void>): Promise<void> {
+  if (!user) return;
+  try {
+    await dropPrivileges(user, data);
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

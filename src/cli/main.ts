@@ -11,6 +11,7 @@ import { runBuild, runCompose } from './park.ts';
 import { runDown, runUp } from './up.ts';
 import { runSync } from './sync.ts';
 import { runMisses } from './misses.ts';
+import { runController } from './controller.ts';
 
 /** The `offline` command line: flags and printing only; the work is in src/core. */
 export function buildProgram(): Command {
@@ -28,7 +29,7 @@ Typical use:
   offline check         prove everything is servable offline, before you leave
   offline compose -- up --build   your compose project, built and run on the mirrors alone
   offline build -- -t api:dev .   one image, like docker build, on the mirrors alone
-  offline status        what is mirrored and what is serving
+  offline status        what is mirrored and what is serving; the status page's URL
   offline misses        what clients asked for offline that was not mirrored (sync --misses fetches it)
   offline down          stop and remove the wiring
 
@@ -69,6 +70,7 @@ Example:
     .option('--all', 'every mirror, also those the config has no section for')
     .option('--mirror <name>', 'only this mirror (each service of the compose stack serves one)')
     .option('--no-request-log', 'no line per request on stderr')
+    .option('--no-controller', 'no status page and API beside the mirrors')
     .addHelpText('after', `
 Serves the mirrors the config has a section for (${sections}); --all serves
 all of them, --mirror <name> only that one. Needs only the data directory, not the lockfiles
@@ -81,6 +83,11 @@ Every request a mirror answers is one JSON line on stderr:
 written in batches beside the serving (lines are dropped and counted, never waited for, when
 stderr cannot keep up); offline up -d keeps them in <data>/offline-up.log. Errors are JSON lines
 there too. --no-request-log leaves only the errors.
+
+The controller starts beside the mirrors: the status page and the API on controller.listen
+(default 127.0.0.1, never the mirror address) port controller.port (7070), behind the token in
+<data>/controller.token; \`offline status\` prints the page's URL with it. If it cannot start (its
+port taken), a warning says why and the mirrors serve without it.
 
 Example, on loopback without the network wiring of \`offline up\`:
   offline serve --listen 127.0.0.1
@@ -246,8 +253,27 @@ Example:
   offline misses --json | jq -r '.misses[].item'`)
     .action(wrap(runMisses));
 
+  program.command('controller')
+    .description('serve only the status page and the API (the controller), in the foreground until Ctrl-C')
+    .addOption(config()).addOption(json())
+    .addHelpText('after', `
+\`offline serve\` and \`offline up\` start the controller themselves; \`up --compose\` runs this
+command beside the stack's mirrors. It listens on controller.listen:controller.port (default
+127.0.0.1:7070) and answers only requests with the token in <data>/controller.token (made when
+absent, mode 600). \`offline status\` prints the page's URL with the token.
+
+API (curl -H "Authorization: Bearer $(cat mirrors/controller.token)" …):
+  GET  /api/status              what offline status --json prints
+  GET  /api/misses              what offline misses --json prints
+  POST /api/sync                {} or {"misses": true}: a sync in the background; 202 {"id"}, 409 while one runs
+  GET  /api/sync/<id>/events    its progress as server-sent events, then "done" with the report
+
+Example:
+  offline controller -c offline.yaml`)
+    .action(wrap(runController));
+
   program.command('status')
-    .description('what is mirrored (counts, bytes, last sync) and which mirror ports answer, for the mirrors the config names')
+    .description('what is mirrored (counts, bytes, last sync) and which mirror ports answer, for the mirrors the config names; the status page\'s URL with its token')
     .addOption(config()).addOption(json())
     .option('--all', 'every mirror, also those the config has no section for')
     .action(wrap(runStatus));

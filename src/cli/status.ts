@@ -1,3 +1,4 @@
+import { pageUrl, readControllerToken } from '../core/controller-access.ts';
 import { status, type StatusReport } from '../core/status.ts';
 import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
 import { formatBytes } from './format.ts';
@@ -5,8 +6,16 @@ import { formatBytes } from './format.ts';
 export async function runStatus(opts: CommonOptions): Promise<number> {
   const config = await loadFromOptions(opts, { requireInputs: false });
   const report = await status(config);
-  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report) + formatController(report, await readControllerToken(config.data)));
   return EXIT.ok;
+}
+
+/** The status page's URL with its token, for the browser (the JSON report leaves the token in its file). */
+function formatController(r: StatusReport, token: string | undefined): string {
+  const c = r.controller;
+  const answering = c.answering === undefined ? '' : c.answering ? ' (answering)' : ' (not answering: offline serve and offline up start it)';
+  if (token) return `controller: ${pageUrl(c.url, token)}${answering}\n`;
+  return `controller: ${c.url}${answering}; its token is in ${c.tokenFile}, which this user cannot read (or which the first offline serve makes)\n`;
 }
 
 function formatStatus(r: StatusReport): string {

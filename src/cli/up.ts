@@ -18,6 +18,7 @@ export async function runUp(opts: UpCliOptions): Promise<number> {
     for (const m of report.mirrors) process.stdout.write(`${m.name} mirror: ${m.url}\n`);
     if (report.plan.names.length > 0) process.stdout.write(`on the isolated network only: https://{${report.plan.names.join(',')}}/ answered on ${report.plan.network.address}:443 (offline build and compose resolve them there; base images trust offline's CA)\n`);
     printImages(report.images);
+    printController(report.controller);
     if (report.runtime === 'compose') {
       for (const s of report.services ?? []) process.stdout.write(`stack service ${s.service}: ${s.state}${s.health === 'none' ? '' : ` (${s.health})`}\n`);
       process.stdout.write(opts.detach ? `mirrors serving as the compose stack (project offline) as ${report.user}; \`offline down\` stops it and removes the wiring\n`
@@ -52,6 +53,13 @@ function printImages(images: BaseImagesReport | undefined): void {
   for (const { name, kept } of images.loaded) process.stdout.write(`base image ${name}: loaded from the mirror for ${images.platform}${kept ? ` (the daemon's own kept as ${kept} until offline down)` : ''}\n`);
   if (images.unchanged.length > 0) process.stdout.write(`base images already loaded: ${images.unchanged.join(', ')}\n`);
   for (const p of images.problems) process.stderr.write(`offline: warning: base image ${p.spec}: ${p.message}\n`);
+}
+
+/** Where the status page is (the token stays in its file: `offline status` prints the whole URL). */
+function printController(controller: UpReport['controller']): void {
+  if (!controller) return;
+  if (controller.problem) process.stderr.write(`offline: warning: ${controller.problem}\n`);
+  else process.stdout.write(`controller: ${controller.url}${controller.pid ? ` (pid ${controller.pid})` : ''}; \`offline status\` prints the status page's URL with its token\n`);
 }
 
 /** `offline down`: stop the mirrors and remove exactly what `up` created. */

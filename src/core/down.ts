@@ -1,11 +1,12 @@
 import { unwire } from '../net/apply.ts';
 import { restoreBaseImages } from '../park/base-images.ts';
 import { systemRunner, type Runner } from '../net/runner.ts';
-import { isAlive, isOurMirrors, readState } from '../net/state.ts';
+import { isAlive, isOurMirrors, readState, stopProcess } from '../net/state.ts';
 import type { Config } from '../ecosystems/config.ts';
 import { NetworkError } from '../foundation/errors.ts';
 import { planFor } from './up.ts';
 import { STACK_PROJECT, stopStack } from './stack.ts';
+import { stopControllerProcess } from './up-controller.ts';
 
 export type DownReport = { steps: string[]; stopped?: number };
 
@@ -22,15 +23,15 @@ export async function down(options: { config: Config; run?: Runner; uid?: number
   const notes: string[] = [];
   // Only the process `up` started: a pid from the state file may since belong to anything else.
   if (pid && pid !== process.pid && (await isOurMirrors(state?.mirrors))) {
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await stopProcess(pid);
     stopped = pid;
   } else if (pid && isAlive(pid)) {
     notes.push(`left pid ${pid} alone: it is not the offline serve process that up started`);
   }
   // The stack `up --compose` started (recorded before it started): only project `offline`.
   const stack = state?.stack ? await stopStack(options.config, run) : false;
+  // The controller `up --compose` started beside the stack (only that process: it is re-checked).
+  const controller = await stopControllerProcess(options.config.data);
   const images = await restoreBaseImages(run);
   const steps = await unwire(run, options.config.data, planFor(options.config));
   steps.unshift(
@@ -40,6 +41,7 @@ export async function down(options: { config: Config; run?: Runner; uid?: number
   );
   if (stopped) steps.unshift(`stopped the mirrors (pid ${stopped})`);
   if (stack) steps.unshift(`stopped and removed the compose stack (project ${STACK_PROJECT})`);
+  if (controller) steps.unshift(`stopped the controller (pid ${controller})`);
   steps.unshift(...notes);
   return { steps, stopped };
 }

@@ -9,6 +9,7 @@ import { readSyncRecord } from '../engine/sync-record.ts';
 import { readState } from '../net/state.ts';
 import { stackServices, type StackService } from './stack.ts';
 import { createRunner } from '../net/runner.ts';
+import { controllerTokenFile, controllerUrl } from './controller-access.ts';
 
 export type StatusReport = {
   config: string;
@@ -23,6 +24,12 @@ export type StatusReport = {
   network: NetworkStatus | undefined;
   /** The compose stack `up --compose` started: each service's state and health. */
   stack?: StackService[];
+  /**
+   * The controller (status page and API): its URL without the token, which stays in `tokenFile`
+   * (this report is also the API's answer and goes into scripts' logs); `answering` is undefined
+   * when its address is not on this machine.
+   */
+  controller: { url: string; answering: boolean | undefined; tokenFile: string };
 };
 
 /**
@@ -42,7 +49,12 @@ export async function status(config: Config): Promise<StatusReport> {
   const network = await networkStatus(config, glance, mirrorPorts(config)).catch(() => undefined);
   const stack = (await readState(config.data))?.stack ? await stackServices(config, glance).catch(() => []) : undefined;
   const unconfigured = MIRRORS.filter((m) => !config.mirrors.includes(m.name)).map((m) => m.name);
-  return { config: config.file, data: config.data, listen: config.listen, listenAddressPresent: present, mirrors, unconfigured, network, ...(stack ? { stack } : {}) };
+  const controller = {
+    url: controllerUrl(config),
+    answering: isLocalAddress(config.controller.listen) ? await answers(config.controller.listen, config.controller.port) : undefined,
+    tokenFile: controllerTokenFile(config.data),
+  };
+  return { config: config.file, data: config.data, listen: config.listen, listenAddressPresent: present, mirrors, unconfigured, network, ...(stack ? { stack } : {}), controller };
 }
 
 export function isLocalAddress(address: string): boolean {

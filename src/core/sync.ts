@@ -24,6 +24,8 @@ export type SyncOptions = {
   run?: Runner;
   /** Also fetch what the misses ledger lists (docs/adr/0015); what is mirrored leaves it. */
   misses?: boolean;
+  /** Called once the data directory's lock is held (the controller answers "started" then). */
+  onLocked?: () => void;
 };
 
 export type EcosystemReport = {
@@ -68,6 +70,7 @@ export async function sync(options: SyncOptions): Promise<SyncReport> {
   const progress = options.progress ?? createProgress();
   const concurrency = options.concurrency ?? 32;
   const release = await acquireLock(config.data, 'offline sync');
+  options.onLocked?.();
   const http = createHttp({ maxDocumentBytes: config.limits.document, ...options.http, signal: options.signal });
   const report: SyncReport = {
     ok: true, startedAt: new Date(started).toISOString(), durationMs: 0, ecosystems: [], failures: [], notes: [], interrupted: false,

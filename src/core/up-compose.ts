@@ -5,14 +5,16 @@ import { isOurMirrors, readState, writeState } from '../net/state.ts';
 import { followArgs, STACK_PROJECT, stackServices, startStack, stopStack } from './stack.ts';
 import { waitForPorts } from '../foundation/listen.ts';
 import type { Started, UpReport } from './up.ts';
+import { startControllerProcess, stopControllerProcess } from './up-controller.ts';
 
-type Runtime = Pick<UpReport, 'runtime' | 'services' | 'foreground'>;
+type Runtime = Pick<UpReport, 'runtime' | 'services' | 'foreground' | 'controller'>;
 
 /**
  * The compose runtime: the stack's service for every mirror the config names, on the mirror
  * address with the host's network (docs/adr/0014). The state records the stack before it starts,
  * so `down` stops it even after a crash. Detached, returns once every mirror port answers;
- * foreground, follows the stack's logs until Ctrl-C and then stops it.
+ * foreground, follows the stack's logs until Ctrl-C and then stops it. The controller runs beside
+ * it as an `offline controller` process on the host (`up-controller.ts`).
  * @throws NetworkError when the embedded mirrors serve instead, or the stack does not answer.
  */
 export async function startComposeRuntime(s: Started): Promise<Runtime> {
@@ -32,10 +34,12 @@ export async function startComposeRuntime(s: Started): Promise<Runtime> {
     throw new NetworkError(`${(err as Error).message}; the stack: ${services.map((x) => `${x.service} ${x.state} (${x.health})`).join(', ') || 'no containers'}; see \`docker compose -p ${STACK_PROJECT} logs\``);
   }
   const services = await stackServices(config, run);
-  if (s.detach) return { runtime: 'compose', services };
+  const controller = await startControllerProcess(s);
+  if (s.detach) return { runtime: 'compose', services, controller };
   const follower = spawn(followArgs(config)[0]!, followArgs(config).slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
   const followed = new Promise<void>((resolve) => follower.once('exit', () => resolve()));
   const exited = followed.then(async () => {
+    await stopControllerProcess(config.data);
     await stopStack(config, run);
     const now = await readState(config.data);
     if (now?.stack) {
@@ -43,5 +47,5 @@ export async function startComposeRuntime(s: Started): Promise<Runtime> {
       await writeState(config.data, now);
     }
   });
-  return { runtime: 'compose', services, foreground: { stop: () => follower.kill('SIGTERM'), exited } };
+  return { runtime: 'compose', services, controller, foreground: { stop: () => follower.kill('SIGTERM'), exited } };
 }

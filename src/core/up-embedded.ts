@@ -14,7 +14,7 @@ type Runtime = Pick<UpReport, 'runtime' | 'pid' | 'alreadyServing' | 'foreground
  * answers, its output in `<data>/offline-up.log`). Leaves mirrors `up` started earlier alone.
  * @throws NetworkError when the compose stack serves instead, or the mirrors do not answer.
  */
-export async function startEmbedded(s: Started & { cli: string[]; all: boolean }): Promise<Runtime> {
+export async function startEmbedded(s: Started & { all: boolean }): Promise<Runtime> {
   const { config, address, plan } = s;
   const state = (await readState(config.data))!;
   if (state.stack) throw new NetworkError('the mirrors already run as the compose stack: `offline up --compose` keeps them, or `offline down` first');

@@ -14,6 +14,8 @@ import { serveUser, trustProblems, type ServeUser } from './serve-user.ts';
 import { startEmbedded } from './up-embedded.ts';
 import { startComposeRuntime } from './up-compose.ts';
 import type { StackService } from './stack.ts';
+import { controllerUrl } from './controller-access.ts';
+import type { ControllerRun } from './up-controller.ts';
 
 export type UpOptions = {
   config: Config;
@@ -59,10 +61,15 @@ export type UpReport = {
   services?: StackService[];
   /** Foreground only: the mirrors' process, to stop on Ctrl-C; `exited` settles once it is gone. */
   foreground?: { stop(): void; exited: Promise<void> };
+  /**
+   * The controller (status page and API; docs/adr/0016): in the embedded runtime the mirrors'
+   * process runs it, in the compose runtime an `offline controller` process beside the stack.
+   */
+  controller?: ControllerRun;
 };
 
-/** What the runtimes need once the network is wired. */
-export type Started = { config: Config; run: Runner; plan: NetworkPlan; address: string; user: ServeUser; detach: boolean; timeoutMs: number };
+/** What the runtimes need once the network is wired; `cli` is the argv that runs this CLI. */
+export type Started = { config: Config; run: Runner; plan: NetworkPlan; address: string; user: ServeUser; detach: boolean; timeoutMs: number; cli: string[] };
 
 export function planFor(config: Config): NetworkPlan {
   const problems = validateNetwork(config.network);
@@ -90,11 +97,10 @@ export async function up(options: UpOptions): Promise<UpReport> {
   if (plan.names.length > 0) await ensureServingCertificate(config.data, plan.names);
   const images = await installBaseImages(config, run, address);
   const mirrors = mirrorUrls(config, address);
-  const started = { config, run, plan, address, user, detach: Boolean(options.detach), timeoutMs: options.readyTimeoutMs ?? 30_000 };
-  const runtime = options.compose
-    ? await startComposeRuntime(started)
-    : await startEmbedded({ ...started, cli: options.cli ?? [process.execPath, process.argv[1]!], all: Boolean(options.all) });
-  return { dryRun: false, plan, steps, mirrors, images, user: user.name, ...runtime };
+  const cli = options.cli ?? [process.execPath, process.argv[1]!];
+  const started = { config, run, plan, address, user, detach: Boolean(options.detach), timeoutMs: options.readyTimeoutMs ?? 30_000, cli };
+  const runtime = options.compose ? await startComposeRuntime(started) : await startEmbedded({ ...started, all: Boolean(options.all) });
+  return { dryRun: false, plan, steps, mirrors, images, user: user.name, controller: { url: controllerUrl(config) }, ...runtime };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -6,9 +7,10 @@ import { dataDirProblem } from './data-dir.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 
 /**
- * The keys of `offline.yaml` that belong to no mirror (data, listen, user, network, limits), the
- * building blocks mirrors' sections use, and the loader that composes both. Key names are fixed by
- * the product brief; the defaults are the brief's. Types are inferred from the schemas.
+ * The keys of `offline.yaml` that belong to no mirror (data, listen, user, network, limits, stack,
+ * controller), the building blocks mirrors' sections use, and the loader that composes both. Key
+ * names are fixed by the product brief; the defaults are the brief's. Types are inferred from the
+ * schemas.
  */
 
 export const DEFAULT_CONFIG_FILE = 'offline.yaml';
@@ -72,6 +74,17 @@ export const stackSchema = z.strictObject({
   base: z.string().min(1).default('node:24-bookworm-slim'),
 });
 
+/**
+ * The controller (docs/adr/0016): the status page and the API that `offline serve` and `offline up`
+ * start. It listens on this machine only, never on the mirror address the isolated network sees.
+ */
+export const controllerSchema = z.strictObject({
+  listen: z.string().refine((v) => IPV4.test(v) || isIPv6(v) || v === 'localhost', { message: 'must be an IP address of this machine, such as 127.0.0.1' })
+    .refine((v) => v !== '0.0.0.0' && v !== '::', { message: 'must be one address, not every address: every address includes the mirror address, which containers on the isolated network reach' })
+    .default('127.0.0.1'),
+  port: port.default(7070),
+});
+
 export const baseShape = {
   data: pathString.default('./mirrors'),
   /** Defaults to `network.address`. */
@@ -81,9 +94,17 @@ export const baseShape = {
   network: networkSchema.default(networkSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
   stack: stackSchema.default(stackSchema.parse({})),
+  controller: controllerSchema.default(controllerSchema.parse({})),
 };
 
+/** Checks across root keys, after each key is valid on its own. */
+function crossKeyIssues(values: z.infer<z.ZodObject<typeof baseShape>>): ConfigIssue[] {
+  if (values.controller.listen !== values.network.address) return [];
+  return [{ path: 'controller.listen', message: `must not be the mirror address (${values.network.address}): containers on the isolated network would reach the controller; keep the default 127.0.0.1` }];
+}
+
 export type NetworkConfig = z.infer<typeof networkSchema>;
+export type ControllerConfig = z.infer<typeof controllerSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 
 /** One environment variable that overrides one key; `path` is below the section (or the root). */
@@ -112,6 +133,8 @@ export const BASE_ENV: readonly EnvOverride[] = [
   { env: 'OFFLINE_LISTEN', path: ['listen'], type: 'string' },
   { env: 'OFFLINE_USER', path: ['user'], type: 'string' },
   { env: 'OFFLINE_BASE_IMAGE', path: ['stack', 'base'], type: 'string' },
+  { env: 'OFFLINE_CONTROLLER_LISTEN', path: ['controller', 'listen'], type: 'string' },
+  { env: 'OFFLINE_CONTROLLER_PORT', path: ['controller', 'port'], type: 'number' },
 ];
 
 /** `OFFLINE_CONFIG` names the config file when `-c` is not given. */
@@ -183,7 +206,7 @@ export async function parseWith(sections: readonly Section[], text: string, file
   const parsed = schema.safeParse(record);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) issues.push({ path: formatPath(issue.path), message: issue.message });
-  }
+  } else issues.push(...crossKeyIssues(parsed.data as z.infer<z.ZodObject<typeof baseShape>>));
   // Files are checked even when the shape is not valid, so every problem is reported at once.
   const named = pathsOf(record, file, sections);
   issues.push(...(await fileIssues(named, options.requireInputs !== false)));

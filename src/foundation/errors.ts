@@ -17,7 +17,11 @@ export type ErrorCode =
   | 'OFFLINE_ERR_UNSAFE'
   | 'OFFLINE_ERR_TOO_LARGE'
   | 'OFFLINE_ERR_TIMEOUT'
-  | 'OFFLINE_ERR_MISSING';
+  | 'OFFLINE_ERR_MISSING'
+  | 'OFFLINE_ERR_REQUEST'
+  | 'OFFLINE_ERR_UNAUTHORIZED'
+  | 'OFFLINE_ERR_FORBIDDEN'
+  | 'OFFLINE_ERR_NOT_FOUND';
 
 export class OfflineError extends Error {
   readonly code: ErrorCode;
@@ -153,6 +157,34 @@ export class TooLargeError extends OfflineError {
 export class TimeLimitError extends OfflineError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('OFFLINE_ERR_TIMEOUT', message, options);
+  }
+}
+
+/** A request to the controller's API is malformed: a body or parameter it does not take. */
+export class RequestError extends OfflineError {
+  constructor(message: string) {
+    super('OFFLINE_ERR_REQUEST', message);
+  }
+}
+
+/** A request to the controller without its token (or with another one). */
+export class UnauthorizedError extends OfflineError {
+  constructor(message: string) {
+    super('OFFLINE_ERR_UNAUTHORIZED', message);
+  }
+}
+
+/** The controller may not do what was asked here (it runs as a user who cannot write the data). */
+export class ForbiddenError extends OfflineError {
+  constructor(message: string) {
+    super('OFFLINE_ERR_FORBIDDEN', message);
+  }
+}
+
+/** What a request names does not exist (a route, a sync the controller no longer keeps). */
+export class NotFoundError extends OfflineError {
+  constructor(message: string) {
+    super('OFFLINE_ERR_NOT_FOUND', message);
   }
 }
 

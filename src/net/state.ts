@@ -17,9 +17,11 @@ export type NetworkState = {
   mirrors?: MirrorsProcess;
   /** The compose stack `up --compose` started (written before it starts); `down` stops it. */
   stack?: { project: string; started: string };
+  /** The `offline controller` process `up --compose` started beside the stack; `down` stops it. */
+  controller?: MirrorsProcess;
 };
 
-/** The `offline serve` process `up` started: its pid, and its start time to tell it from a reused pid. */
+/** A process `up` started (`offline serve`, `offline controller`): its pid, and its start time to tell it from a reused pid. */
 export type MirrorsProcess = { pid: number; log: string; started: string; startTicks?: number };
 
 export function statePath(data: string): string {
@@ -85,9 +87,25 @@ export async function startTicks(pid: number): Promise<number | undefined> {
  * pid is alive, started at the recorded time, and runs `serve`. A pid reused by another program
  * after the mirrors exited is not ours.
  */
-export async function isOurMirrors(record: MirrorsProcess | undefined): Promise<boolean> {
+export function isOurMirrors(record: MirrorsProcess | undefined): Promise<boolean> {
+  return isOurProcess(record, 'serve');
+}
+
+/** The same for the `offline controller` process `up --compose` started. */
+export function isOurController(record: MirrorsProcess | undefined): Promise<boolean> {
+  return isOurProcess(record, 'controller');
+}
+
+async function isOurProcess(record: MirrorsProcess | undefined, command: 'serve' | 'controller'): Promise<boolean> {
   if (!record || !Number.isSafeInteger(record.pid) || record.pid <= 1 || !isAlive(record.pid)) return false;
   if (record.startTicks === undefined || (await startTicks(record.pid)) !== record.startTicks) return false;
   const cmdline = (await readFile(`/proc/${record.pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-  return cmdline.includes('serve') && cmdline.some((arg) => /offline|main\.[jt]s$/.test(arg));
+  return cmdline.includes(command) && cmdline.some((arg) => /offline|main\.[jt]s$/.test(arg));
+}
+
+/** SIGTERM, up to five seconds to end, then SIGKILL. Only for a pid `isOur…` has vouched for. */
+export async function stopProcess(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }

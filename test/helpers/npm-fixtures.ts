@@ -219,6 +219,8 @@ export type RegistryOptions = {
   corrupt?: string[];
   /** Request path as sent (`/@fx%2fcore`, no query) → how many 503s to answer before answering normally. */
   failFirst?: Record<string, number>;
+  /** Tarballs are answered once this settles (a sync held mid-download until the test lets go). */
+  holdTarballs?: Promise<unknown>;
 };
 
 export type FixtureRegistry = { url: string; port: number; requests: string[]; close(): Promise<void> };
@@ -278,7 +280,7 @@ export async function startRegistry(pkgs: FixturePackage[], opts: RegistryOption
   const failuresLeft = new Map(Object.entries(opts.failFirst ?? {}));
   let port = 0;
 
-  function answer(req: http.IncomingMessage, res: http.ServerResponse): void {
+  async function answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const send = (status: number, type: string, body: Buffer | string): void => {
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
@@ -295,6 +297,7 @@ export async function startRegistry(pkgs: FixturePackage[], opts: RegistryOption
       name = decodeURIComponent(path.slice(1));
     } catch {} // a malformed escape names nothing: 404
     const tarball = tarballs.get(name);
+    if (tarball && opts.holdTarballs) await opts.holdTarballs;
     if (tarball) return send(200, 'application/octet-stream', tarball);
     const pkg = byName.get(name);
     if (!pkg) return send(404, 'application/json', '{"error":"not found"}');

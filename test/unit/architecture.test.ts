@@ -15,18 +15,19 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 /** Layers from the top (0) down; a file may import its own layer or lower ones. */
 function layer(file: string): number {
   if (file.startsWith('cli/')) return 0;
-  if (file.startsWith('core/') || file.startsWith('park/')) return 1;
-  if (file === 'ecosystems/index.ts') return 2;
-  if (/^ecosystems\/[^/]+\/schema\.ts$/.test(file)) return 5;
-  if (/^ecosystems\/[^/]+\//.test(file)) return 3;
-  if (file.startsWith('ecosystems/')) return 4;
-  if (file.startsWith('engine/') || file.startsWith('net/')) return 6;
-  if (file.startsWith('foundation/')) return 7;
-  if (file.startsWith('types/')) return 8;
+  if (file.startsWith('controller/')) return 1;
+  if (file.startsWith('core/') || file.startsWith('park/')) return 2;
+  if (file === 'ecosystems/index.ts') return 3;
+  if (/^ecosystems\/[^/]+\/schema\.ts$/.test(file)) return 6;
+  if (/^ecosystems\/[^/]+\//.test(file)) return 4;
+  if (file.startsWith('ecosystems/')) return 5;
+  if (file.startsWith('engine/') || file.startsWith('net/')) return 7;
+  if (file.startsWith('foundation/')) return 8;
+  if (file.startsWith('types/')) return 9;
   throw new Error(`${file}: not in any layer of docs/architecture.md; put it in one`);
 }
 
-const LAYER_NAMES = ['cli', 'verbs (core, park)', 'the mirror registry', 'an ecosystem', 'ecosystem shared types and config', 'engine and net', 'foundation', 'ambient types'];
+const LAYER_NAMES = ['cli', 'the controller (koa app over the verbs)', 'verbs (core, park)', 'the mirror registry', 'an ecosystem', 'ecosystem shared types and config', 'engine and net', 'foundation', 'ambient types'];
 
 /** `ecosystems/npm/plan.ts` → `npm`. */
 function ecosystemOf(file: string): string | undefined {

@@ -129,3 +129,23 @@ test('the mirrors acted on are the sections the file has (an environment overrid
   assert.deepEqual(withAllMirrors(npmOnly).mirrors, ['npm', 'pypi', 'pacman', 'docker']);
   assert.deepEqual(mirrorPorts(withAllMirrors(npmOnly)), [4873, 3141, 9129, 5000, 443]);
 });
+
+test('the controller listens on 127.0.0.1:7070 by default, never on the mirror address or every address', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  const file = join(dir, 'offline.yaml');
+  assert.deepEqual((await parseConfig('npm: {}\n', file, {})).controller, { listen: '127.0.0.1', port: 7070 });
+  const moved = await parseConfig('controller: { listen: 192.168.1.20, port: 8080 }\n', file, {});
+  assert.deepEqual(moved.controller, { listen: '192.168.1.20', port: 8080 });
+  const env = await parseConfig('', file, { OFFLINE_CONTROLLER_LISTEN: '::1', OFFLINE_CONTROLLER_PORT: '7171' });
+  assert.deepEqual(env.controller, { listen: '::1', port: 7171 });
+  const refused = async (yaml: string, envs: NodeJS.ProcessEnv = {}) => {
+    const err = await parseConfig(yaml, file, envs).catch((e: unknown) => e);
+    assert.ok(err instanceof ConfigError, yaml);
+    return err.issues.map((i) => `${i.path}: ${i.message}`).join('\n');
+  };
+  assert.match(await refused('controller: { listen: 10.1.1.254 }\n'), /^controller\.listen: must not be the mirror address \(10\.1\.1\.254\)/);
+  assert.match(await refused('network: { address: 10.9.9.9, subnet: 10.9.9.0/24 }\n', { OFFLINE_CONTROLLER_LISTEN: '10.9.9.9' }), /^controller\.listen: must not be the mirror address/);
+  assert.match(await refused('controller: { listen: 0.0.0.0 }\n'), /^controller\.listen: must be one address, not every address/);
+  assert.match(await refused('controller: { listen: example.org, port: 0 }\n'), /controller\.listen: must be an IP address[\s\S]*controller\.port/);
+  assert.match(await refused('', { OFFLINE_CONTROLLER_PORT: 'x' }), /OFFLINE_CONTROLLER_PORT: must be an integer/);
+});
