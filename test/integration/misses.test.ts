@@ -1,21 +1,29 @@
 /**
  * The misses ledger end to end (docs/adr/0015): real clients — npm, pip, skopeo — in a network
  * namespace with loopback only ask a serving mirror for things never mirrored; `offline misses
- * --json` lists exactly those as items a sync can fetch; `offline sync --misses`, online again,
- * fetches them and they leave the ledger; the same clients then succeed offline. Also: what still
- * fails stays with its reason, and `--clear` empties the ledger.
+ * --json` lists exactly those as items a sync can fetch; online again, the controller's API
+ * (which refuses every route without its token) runs the sync of the misses, its events stream
+ * progress and end with an ok report, the items leave the ledger, and the same clients then
+ * succeed offline. Also: `offline sync --misses` keeps what still fails with its reason, and
+ * `--clear` empties the ledger.
  */
 import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
+import { createApp } from '../../src/controller/app.ts';
+import { ensureControllerToken } from '../../src/core/controller-access.ts';
+import { loadConfig } from '../../src/ecosystems/config.ts';
 import { makeTree, startRegistry as startNpmRegistry, type FixtureRegistry } from '../helpers/npm-fixtures.ts';
 import { makeFixtureImages } from '../helpers/oci-images.ts';
 import { pushImages, skopeoArgs, skopeoEnv, startRegistry as startOciRegistry, type Registry } from '../helpers/oci-registry.ts';
 import { offline, serveInBackground } from '../helpers/offline-cli.ts';
 import { makeWheel, pipEnv, startIndex, type FixtureIndex } from '../helpers/pypi-fixtures.ts';
 import { hasNetns, inNetns, run } from '../helpers/run.ts';
+import { openEvents, type SseEvent } from '../helpers/sse.ts';
 import { workDir } from '../helpers/work-dir.ts';
 
 const missing = (await run('sh', ['-c', 'command -v skopeo && command -v docker-registry && command -v npm && command -v python3'])).code === 0
@@ -99,14 +107,45 @@ test('what npm, pip and skopeo asked for and did not get is in the ledger, as it
   assert.match(text.stdout, /offline sync --misses/);
 });
 
-test('sync --misses fetches them and empties the ledger; the same clients then succeed with no network', async (t) => {
+test('the controller refuses the API without its token; POST /api/sync {"misses": true} streams progress and ends ok; the clients then succeed and the ledger is empty', async (t) => {
   if (missing) return t.skip(missing);
-  const synced = await offline(['sync', '-c', config, '--misses', '--json']);
-  assert.equal(synced.code, 0, synced.stdout + synced.stderr);
-  const report = JSON.parse(synced.stdout) as { misses: { taken: number; mirrored: string[]; remaining: unknown[] } };
-  assert.equal(report.misses.taken, 3);
-  assert.deepEqual(report.misses.mirrored.sort(), ['docker.io/library/single:1.0', 'multi-ver', 'other']);
-  assert.deepEqual(report.misses.remaining, []);
+  const loaded = await loadConfig(config, {});
+  const token = await ensureControllerToken(loaded.data);
+  const app = createApp({ config: loaded, token });
+  const server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    for (const [method, path] of [['GET', '/api/status'], ['GET', '/api/misses'], ['POST', '/api/sync']] as const) {
+      for (const headers of [{}, { authorization: 'Bearer not-the-token' }]) {
+        const refused = await fetch(`${base}${path}`, { method, headers });
+        assert.equal(refused.status, 401, `${method} ${path} ${JSON.stringify(headers)}`);
+        assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'OFFLINE_ERR_UNAUTHORIZED');
+      }
+    }
+    const auth = { authorization: `Bearer ${token}` };
+    const listed = (await (await fetch(`${base}/api/misses`, { headers: auth })).json()) as Ledger;
+    assert.deepEqual(listed.misses.map((m) => m.item).sort(), ['docker.io/library/single:1.0', 'multi-ver', 'other'], 'the API lists what the CLI does');
+    const started = await fetch(`${base}/api/sync`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"misses": true}' });
+    assert.equal(started.status, 202);
+    const { id } = (await started.json()) as { id: string };
+    const events = await openEvents(`${base}/api/sync/${id}/events`, auth);
+    assert.equal(events.status, 200);
+    assert.match(events.type, /^text\/event-stream/);
+    const seen: SseEvent[] = [];
+    for (let e = await events.next(); e; e = await events.next()) seen.push(e);
+    assert.ok(seen.some((e) => e.event === 'progress'), 'progress events');
+    assert.equal(seen.filter((e) => e.event === 'done').length, 1);
+    assert.equal(seen.at(-1)?.event, 'done', 'done is the last event');
+    const report = JSON.parse(seen.at(-1)!.data) as { ok: boolean; misses: { taken: number; mirrored: string[]; remaining: unknown[] } };
+    assert.equal(report.ok, true, seen.at(-1)!.data);
+    assert.deepEqual(report.misses.mirrored.sort(), ['docker.io/library/single:1.0', 'multi-ver', 'other']);
+    assert.deepEqual(report.misses.remaining, []);
+  } finally {
+    await app.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
   assert.deepEqual((await ledger()).misses, []);
 
   const second = await clients('offline-2');
