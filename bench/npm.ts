@@ -69,7 +69,9 @@ export async function benchNpm(packages = 1200, delayMs = 20): Promise<Row[]> {
   try {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const config = await writeConfig(work, { upstream: upstream.url, port, lockfiles: [join(project, 'package-lock.json')] });
-    const [syncSeconds, synced] = await timed(() => run(process.execPath, [BIN, 'sync', '-c', config, '--json'], { timeoutMs: 900_000 }));
+    // BENCH_PROFILE=DIR: a CPU profile of the sync (open it in Chrome's DevTools, or bench/profile-top.ts).
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+    const [syncSeconds, synced] = await timed(() => run(process.execPath, [...profile, BIN, 'sync', '-c', config, '--json'], { timeoutMs: 900_000 }));
     must(synced, 'offline sync');
     const report = JSON.parse(synced.stdout);
     const [againSeconds, again] = await timed(() => run(process.execPath, [BIN, 'sync', '-c', config], { timeoutMs: 900_000 }));

@@ -2,18 +2,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultConfig, defaultConfigPath } from '../ecosystems/config.ts';
 import { MIRRORS, outsideNames } from '../ecosystems/index.ts';
 import { EXIT, reportError } from './common.ts';
-import { runServe } from './serve.ts';
-import { runCheck } from './check.ts';
-import { runEnv } from './env.ts';
-import { runScan } from './scan.ts';
-import { runStatus } from './status.ts';
-import { runBuild, runCompose } from './park.ts';
-import { runDown, runUp } from './up.ts';
-import { runSync } from './sync.ts';
-import { runMisses } from './misses.ts';
-import { runController } from './controller.ts';
 
-/** The `offline` command line: flags and printing only; the work is in src/core. */
+/**
+ * The `offline` command line: flags and printing only; the work is in src/core. Each command's
+ * module is loaded when it runs, so `--help` or a sync never loads the serving code (koa, the
+ * controller).
+ */
 export function buildProgram(): Command {
   const sections = MIRRORS.map((m) => `${m.name}:`).join(', ');
   const outside = outsideNames(defaultConfig()).join(', ');
@@ -46,7 +40,7 @@ Config: offline.yaml in the current directory, or -c FILE, or $OFFLINE_CONFIG.`)
     .description('resolve every lockfile and package the config names, download it, verify every checksum, commit it')
     .addOption(config()).addOption(json())
     .option('--concurrency <n>', 'downloads in flight at once', integer(1), 32)
-    .option('--per-host <n>', 'keep-alive connections per upstream host', integer(1), 16)
+    .option('--per-host <n>', 'keep-alive connections per upstream host', integer(1), 32)
     .option('--retries <n>', 'retries on 429, 5xx, resets and stalls', integer(0), 4)
     .option('--timeout <seconds>', 'time limit for one file or document, retries included', integer(1), 600)
     .option('--stall <seconds>', 'an attempt that receives nothing for this long is a stall (retried)', integer(1), 30)
@@ -61,7 +55,7 @@ Example:
   offline sync -c offline.yaml
   offline sync --json > report.json
   offline sync --misses        back online after the park: fetch what was missed there`)
-    .action(wrap(runSync));
+    .action(wrap(async (opts) => (await import('./sync.ts')).runSync(opts)));
 
   program.command('serve')
     .description('serve the mirrors from disk in the foreground until Ctrl-C; changes no network settings')
@@ -92,7 +86,7 @@ port taken), a warning says why and the mirrors serve without it.
 Example, on loopback without the network wiring of \`offline up\`:
   offline serve --listen 127.0.0.1
   npm ci --registry http://127.0.0.1:4873/`)
-    .action(wrap(runServe));
+    .action(wrap(async (opts) => (await import('./serve.ts')).runServe(opts)));
 
   program.command('up')
     .description('put the mirror address on the isolated Docker network, open exactly the mirror ports, and serve the mirrors there')
@@ -131,12 +125,12 @@ Examples:
   sudo offline up --dry-run
   sudo offline up -d && offline status && sudo offline down
   sudo offline up --compose -d && offline status`)
-    .action(wrap(runUp));
+    .action(wrap(async (opts) => (await import('./up.ts')).runUp(opts)));
 
   program.command('down')
     .description('stop the mirrors `up` started and remove exactly the network wiring it created')
     .addOption(config()).addOption(json())
-    .action(wrap(runDown));
+    .action(wrap(async (opts) => (await import('./up.ts')).runDown(opts)));
 
   program.command('build')
     .description('docker build on the isolated network, against the mirrors alone (after offline up)')
@@ -152,7 +146,7 @@ Dockerfile line and the docker.images entry to add). Exits with docker build's s
 Example:
   offline build -- -t api:dev ./api
   offline build -c ~/offline.yaml -- -f api/Dockerfile.prod --build-arg NODE_ENV=production api`)
-    .action(park(runBuild));
+    .action(park(async (args, opts) => (await import('./park.ts')).runBuild(args, opts)));
 
   program.command('compose')
     .description('docker compose with every service and build on the isolated network, against the mirrors alone (after offline up)')
@@ -169,7 +163,7 @@ Examples:
   offline compose -- up --build
   offline compose -- run --rm api npm test
   offline compose -- -p shop -f deploy/compose.yaml build`)
-    .action(park(runCompose));
+    .action(park(async (args, opts) => (await import('./park.ts')).runCompose(args, opts)));
 
   program.command('check')
     .description('prove readiness before travel: every lockfile entry, requirement, package and image is servable from the mirrors alone')
@@ -188,7 +182,7 @@ counted, not reported.
 
 Exit status: 0 ready, 1 something is missing or a lockfile would not install (each is listed),
 2 bad config.`)
-    .action(wrap(runCheck));
+    .action(wrap(async (opts) => (await import('./check.ts')).runCheck(opts)));
 
   program.command('env')
     .description('client configuration for the mirrors: shell exports, or .npmrc, pip.conf, mirrorlist, daemon.json, buildkitd.toml')
@@ -205,7 +199,7 @@ Examples:
   docker build $(offline env --build-args) … # for a Dockerfile that declares them as ARG
   offline env --write ./offline-client       # files to COPY into images or /etc
   offline env --address 127.0.0.1 --json`)
-    .action(wrap(runEnv));
+    .action(wrap(async (opts) => (await import('./env.ts')).runEnv(opts)));
 
   program.command('scan')
     .description('find Dockerfiles, compose files and lockfiles; propose what to mirror')
@@ -224,7 +218,7 @@ Examples:
   offline scan --write ~/src/shop && offline sync     # the whole before-travel routine`)
     .action(async (dirs: string[], opts: { config: string; json?: boolean; write?: boolean }) => {
       try {
-        process.exitCode = await runScan(dirs, opts);
+        process.exitCode = await (await import('./scan.ts')).runScan(dirs, opts);
       } catch (err) {
         process.exitCode = reportError(err, opts.json);
       }
@@ -251,7 +245,7 @@ Back online, fetch them:
 Example:
   offline misses
   offline misses --json | jq -r '.misses[].item'`)
-    .action(wrap(runMisses));
+    .action(wrap(async (opts) => (await import('./misses.ts')).runMisses(opts)));
 
   program.command('controller')
     .description('serve only the status page and the API (the controller), in the foreground until Ctrl-C')
@@ -270,13 +264,13 @@ API (curl -H "Authorization: Bearer $(cat mirrors/controller.token)" …):
 
 Example:
   offline controller -c offline.yaml`)
-    .action(wrap(runController));
+    .action(wrap(async (opts) => (await import('./controller.ts')).runController(opts)));
 
   program.command('status')
     .description('what is mirrored (counts, bytes, last sync) and which mirror ports answer, for the mirrors the config names; the status page\'s URL with its token')
     .addOption(config()).addOption(json())
     .option('--all', 'every mirror, also those the config has no section for')
-    .action(wrap(runStatus));
+    .action(wrap(async (opts) => (await import('./status.ts')).runStatus(opts)));
 
   return program;
 }

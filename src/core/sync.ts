@@ -77,13 +77,14 @@ export async function sync(options: SyncOptions): Promise<SyncReport> {
   };
   try {
     const mirrors = MIRRORS.filter((m) => m.wanted(config));
+    const fetcher = createFetcher({ http, progress, concurrency, signal: options.signal });
     const plans: Array<{ mirror: Mirror; plan: MirrorPlan }> = [];
     for (const mirror of mirrors) {
-      const ctx = { config, dir: join(config.data, mirror.name), http, progress, concurrency, signal: options.signal };
+      const ctx = { config, dir: join(config.data, mirror.name), http, progress, concurrency, signal: options.signal, start: fetcher.start };
       plans.push({ mirror, plan: await mirror.plan(ctx).catch((err: unknown) => failedPlan(mirror.name, err)) });
     }
     const items = plans.flatMap(({ mirror, plan }) => plan.downloads.map((item) => ({ ecosystem: mirror.name, item })));
-    const outcomes = await fetchAll(items, { http, progress, concurrency, signal: options.signal });
+    const outcomes = await fetcher.collect(items);
     for (const { mirror, plan } of plans) {
       const mine = outcomes.filter((o) => o.ecosystem === mirror.name);
       const failures = [...plan.failures, ...mine.flatMap((o) => (o.status === 'failed' ? [o.failure] : []))];
@@ -173,43 +174,59 @@ function internalFailure(ecosystem: EcosystemName, step: string, err: unknown): 
 type Tagged = { ecosystem: EcosystemName; item: DownloadItem };
 type TaggedOutcome = DownloadOutcome & { ecosystem: EcosystemName };
 
+type Fetched = DownloadResult | { failed: unknown };
+
 /**
- * Download every item, `concurrency` at once. Items with one destination (a pacman `any` package
- * listed for two architectures, a blob two images share) are fetched once, and each gets that
- * outcome; two that want one file with different digests are a failure, not a race.
+ * Downloads, `concurrency` at once, each destination fetched once: items with one destination (a
+ * pacman `any` package listed for two architectures, a blob two images share) get that one
+ * outcome; two that want one file with different digests are a failure, not a race. A plan may
+ * `start` a download the moment it knows it (an npm tarball as its packument arrives: the plan and
+ * the downloads overlap, docs/benchmarks.md); `collect` then waits for everything the plans list.
  */
-async function fetchAll(
-  items: Tagged[], opts: { http: ReturnType<typeof createHttp>; progress: Progress; concurrency: number; signal?: AbortSignal },
-): Promise<TaggedOutcome[]> {
-  opts.progress.phase('downloading', new Set(items.map(({ item }) => item.dest)).size);
-  const byDest = new Map<string, { integrity: string | undefined; result: Promise<DownloadResult | { failed: unknown }> }>();
+function createFetcher(opts: { http: ReturnType<typeof createHttp>; progress: Progress; concurrency: number; signal?: AbortSignal }) {
+  const byDest = new Map<string, { integrity: string | undefined; result: Promise<Fetched> }>();
   const limit = pLimit(opts.concurrency);
-  const fetchOnce = (item: DownloadItem) => limit(async (): Promise<DownloadResult | { failed: unknown }> => {
+  // Until the downloading phase begins, finished items are counted here, not in the planning
+  // phase's progress; the phase then starts with them done.
+  let downloading = false;
+  let doneEarly = 0;
+  let failedEarly = 0;
+  const fetchOnce = (item: DownloadItem) => limit(async (): Promise<Fetched> => {
     if (opts.signal?.aborted) return { failed: new Error('interrupted') };
     try {
       const result = await download(opts.http, item, (n) => opts.progress.bytes(n));
-      opts.progress.itemDone();
+      if (downloading) opts.progress.itemDone();
+      else doneEarly++;
       return result;
     } catch (err) {
-      opts.progress.itemFailed();
+      if (downloading) opts.progress.itemFailed();
+      else failedEarly++;
       return { failed: err };
     }
   });
-  const pending = items.map(({ ecosystem, item }) => {
+  const start = (item: DownloadItem): Promise<Fetched> => {
     const seen = byDest.get(item.dest);
     if (seen && seen.integrity !== item.integrity) {
-      const clash = new IntegrityError(item.url, item.integrity ?? 'none', `${seen.integrity ?? 'none'} (another item wants the same file)`);
-      return { ecosystem, item, result: Promise.resolve({ failed: clash }) };
+      return Promise.resolve({ failed: new IntegrityError(item.url, item.integrity ?? 'none', `${seen.integrity ?? 'none'} (another item wants the same file)`) });
     }
-    if (seen) return { ecosystem, item, result: seen.result };
+    if (seen) return seen.result;
     const result = fetchOnce(item);
     byDest.set(item.dest, { integrity: item.integrity, result });
-    return { ecosystem, item, result };
-  });
-  return Promise.all(pending.map(async ({ ecosystem, item, result }): Promise<TaggedOutcome> => {
-    const r = await result;
-    return 'failed' in r ? { ecosystem, item, status: 'failed', failure: failureOf(ecosystem, item, r.failed) } : { ecosystem, item, ...r };
-  }));
+    return result;
+  };
+  return {
+    start: (item: DownloadItem): void => void start(item),
+    async collect(items: Tagged[]): Promise<TaggedOutcome[]> {
+      opts.progress.phase('downloading', new Set(items.map(({ item }) => item.dest)).size);
+      downloading = true;
+      for (let i = 0; i < doneEarly; i++) opts.progress.itemDone();
+      for (let i = 0; i < failedEarly; i++) opts.progress.itemFailed();
+      return Promise.all(items.map(async ({ ecosystem, item }): Promise<TaggedOutcome> => {
+        const r = await start(item);
+        return 'failed' in r ? { ecosystem, item, status: 'failed', failure: failureOf(ecosystem, item, r.failed) } : { ecosystem, item, ...r };
+      }));
+    },
+  };
 }
 
 function failureOf(ecosystem: EcosystemName, item: DownloadItem, err: unknown): Failure {

@@ -39,6 +39,12 @@ export type SyncContext = {
    * (`check --quick`). Otherwise a present file that does not match is planned again.
    */
   verifyPresent?: boolean;
+  /**
+   * Start a download now, while planning goes on (the engine fetches each file once; the plan
+   * still lists it in `downloads`, where its outcome is collected). Absent in `check`, which
+   * downloads nothing.
+   */
+  start?(item: DownloadItem): void;
 };
 
 /** A download's outcome as the commit step sees it. */

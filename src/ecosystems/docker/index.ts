@@ -4,7 +4,6 @@ import { dockerClients } from './clients.ts';
 import { dockerInputs } from './scan.ts';
 import { checkDocker } from './check.ts';
 import { planDocker } from './plan.ts';
-import { serveDocker } from './serve.ts';
 import { statusDocker } from './status.ts';
 
 /** The Docker/OCI mirror: images for the chosen platforms, served as a read-only registry. */
@@ -13,7 +12,8 @@ export const dockerMirror: Mirror = {
   port: (config) => config.docker.port,
   wanted: (config) => config.docker.images.length > 0,
   plan: planDocker,
-  serve: serveDocker,
+  // Loaded when serving: a sync never needs koa or verdaccio (start-up time, docs/benchmarks.md).
+  serve: async (ctx) => (await import('./serve.ts')).serveDocker(ctx),
   miss: dockerMiss,
   status: (_config, dir) => statusDocker(dir),
   inputs: dockerInputs,

@@ -5,8 +5,8 @@ import { npmClients } from './clients.ts';
 import { npmInputs } from './scan.ts';
 import { planNpm } from './plan.ts';
 import { CODELOAD_HOST } from './github.ts';
-import { REGISTRY_HOSTS, serveNpm } from './serve.ts';
 import { statusNpm } from './status.ts';
+import { REGISTRY_HOSTS } from './upstream.ts';
 
 /** The npm mirror: lockfiles and specs in, verdaccio's storage layout out, verdaccio serving it. */
 export const npmMirror: Mirror = {
@@ -15,7 +15,8 @@ export const npmMirror: Mirror = {
   names: () => [...REGISTRY_HOSTS, CODELOAD_HOST],
   wanted: (config) => config.npm.lockfiles.length > 0 || config.npm.packages.length > 0,
   plan: planNpm,
-  serve: serveNpm,
+  // Loaded when serving: a sync never needs koa or verdaccio (start-up time, docs/benchmarks.md).
+  serve: async (ctx) => (await import('./serve.ts')).serveNpm(ctx),
   miss: npmMiss,
   status: (_config, dir) => statusNpm(dir),
   inputs: npmInputs,

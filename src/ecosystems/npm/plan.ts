@@ -95,7 +95,10 @@ export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
       return;
     }
     const item = await downloadFor(w, ctx.dir, getPackument, failures, dropped);
-    if (item) downloads.push(item);
+    if (!item) return;
+    // Its packument is in: fetch it now, while other packuments are still on their way.
+    ctx.start?.(item);
+    downloads.push(item);
   }));
   const names = new Set(unique.map((w) => w.name));
   return {

@@ -9,6 +9,7 @@ import { sendFile } from '../../foundation/send-file.ts';
 import { CODELOAD_HOST, publishedPath, readGitHubIndex } from './github.ts';
 import type { RunningMirror, ServeContext } from '../types.ts';
 import { storageRoot } from './storage.ts';
+import { REGISTRY_HOSTS } from './upstream.ts';
 
 /** verdaccio's settings, kept where a user of the compose stack looks for them. */
 const SETTINGS = fileURLToPath(new URL('../../../services/npm/verdaccio.yaml', import.meta.url));
@@ -39,8 +40,6 @@ export async function verdaccioConfig(dir: string): Promise<Record<string, unkno
   };
 }
 
-/** The registry hosts yarn 1 (and npm with `replace-registry-host=never`) fetch lockfile URLs from as written. */
-export const REGISTRY_HOSTS = ['registry.npmjs.org', 'registry.yarnpkg.com'];
 
 /**
  * Run verdaccio in this process on `host:port`, answering from `dir` only; for the outside names,

@@ -34,3 +34,6 @@ export async function resolveUpstream(config: Config): Promise<{ url: string; wh
     return { url: PUBLIC_REGISTRY, why: `\`npm config get registry\` ${reason}` };
   }
 }
+
+/** The registry hosts yarn 1 (and npm with `replace-registry-host=never`) fetch lockfile URLs from as written. */
+export const REGISTRY_HOSTS = ['registry.npmjs.org', 'registry.yarnpkg.com'];
