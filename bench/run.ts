@@ -8,6 +8,7 @@ import type { Row } from './common.ts';
 import { benchNpm } from './npm.ts';
 import { benchPacman } from './pacman.ts';
 import { benchPypi } from './pypi.ts';
+import { benchScale } from './scale.ts';
 
 const only = process.env.BENCH_ONLY?.split(',');
 const benches: [string, () => Promise<Row[]>][] = [
@@ -15,6 +16,7 @@ const benches: [string, () => Promise<Row[]>][] = [
   ['pypi', () => benchPypi(Number(process.env.BENCH_PYPI_PROJECTS ?? 300), 20)],
   ['pacman', () => benchPacman(Number(process.env.BENCH_PACMAN_PACKAGES ?? 240), 20)],
   ['docker', () => benchDocker(Number(process.env.BENCH_DOCKER_IMAGES ?? 4))],
+  ['scale', () => benchScale()],
 ];
 
 const rows: Row[] = [];

@@ -68,6 +68,20 @@ export function packageSatisfies(rel: Relation, pkg: Pick<PkgDesc, 'name' | 'ver
   });
 }
 
+/**
+ * Every name a package can satisfy a dependency on: its own and each readable provision's. A
+ * relation is met by a package only under one of these names (`packageSatisfies`), so indexing by
+ * them loses nothing.
+ */
+export function namesAnswered(pkg: Pick<PkgDesc, 'name' | 'provides'>): string[] {
+  const names = [pkg.name];
+  for (const text of pkg.provides) {
+    const prov = tryProvision(text);
+    if (prov && !names.includes(prov.name)) names.push(prov.name);
+  }
+  return names;
+}
+
 function tryProvision(text: string): Provision | undefined {
   try {
     return parseProvision(text);

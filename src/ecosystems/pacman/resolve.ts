@@ -1,5 +1,5 @@
 import { describeError } from '../../foundation/errors.ts';
-import { packageSatisfies, parseRelation, satisfies } from './relation.ts';
+import { namesAnswered, packageSatisfies, parseRelation, satisfies } from './relation.ts';
 import type { PkgDesc, Relation, RepoDb } from './types.ts';
 
 export type PacmanResolution = { packages: PkgDesc[]; problems: Array<{ item: string; message: string }> };
@@ -16,12 +16,15 @@ export function resolvePacman(targets: string[], dbs: RepoDb[]): PacmanResolutio
   const index = buildIndex(dbs);
   const repos = dbs.length > 0 ? dbs.map((d) => d.repo).join(', ') : 'no database (none could be read)';
   const chosen = new Map<string, PkgDesc>();
+  // The chosen packages by every name they answer to: a dependency already met is found at once.
+  const chosenAnswering = new Map<string, PkgDesc[]>();
   const problems: PacmanResolution['problems'] = [];
-  const queue: Array<{ pkg: PkgDesc }> = [];
+  const queue: PkgDesc[] = [];
   const add = (pkg: PkgDesc): void => {
     if (chosen.has(pkg.name)) return;
     chosen.set(pkg.name, pkg);
-    queue.push({ pkg });
+    for (const name of namesAnswered(pkg)) push(chosenAnswering, name, pkg);
+    queue.push(pkg);
   };
 
   for (const [i, target] of targets.entries()) {
@@ -35,8 +38,8 @@ export function resolvePacman(targets: string[], dbs: RepoDb[]): PacmanResolutio
     if (found.length === 0) problems.push({ item: `pacman.packages[${i}] "${target}"`, message: `target not found in ${repos}` });
     found.forEach(add);
   }
-  while (queue.length > 0) {
-    const { pkg } = queue.shift()!;
+  for (let next = 0; next < queue.length; next++) {
+    const pkg = queue[next]!;
     for (const dep of pkg.depends) {
       let rel: Relation;
       try {
@@ -45,7 +48,7 @@ export function resolvePacman(targets: string[], dbs: RepoDb[]): PacmanResolutio
         problems.push({ item: `${pkg.repo}/${pkg.name} ${pkg.version}`, message: `unreadable dependency: ${describeError(err)}` });
         continue;
       }
-      if (satisfiedBy(rel, chosen.values())) continue;
+      if (chosenAnswering.get(rel.name)?.some((p) => packageSatisfies(rel, p))) continue;
       const provider = findSatisfier(rel, index);
       if (provider) add(provider);
       else problems.push({ item: `${pkg.repo}/${pkg.name} ${pkg.version}`, message: `depends on ${dep}, which no package in ${repos} satisfies` });
@@ -58,20 +61,40 @@ type Index = {
   dbs: RepoDb[];
   /** name → package, first repo wins */
   byName: Map<string, PkgDesc>;
-  /** every package in repo order, for provider and group searches */
+  /** per database (in `dbs` order): name → its first package of that name */
+  byRepoName: Array<Map<string, PkgDesc>>;
+  /** name → every package answering to it (its own name or a provision), in repo order */
+  answering: Map<string, PkgDesc[]>;
+  /** every package in repo order, for group searches */
   all: PkgDesc[];
 };
 
+function push(map: Map<string, PkgDesc[]>, key: string, pkg: PkgDesc): void {
+  const list = map.get(key);
+  if (list) list.push(pkg);
+  else map.set(key, [pkg]);
+}
+
+/**
+ * Maps from names to packages, so each dependency is one lookup rather than a scan of every
+ * database: resolving against Arch's extra (15,000 entries) grows with the closure, not with
+ * closure × entries (docs/benchmarks.md).
+ */
 function buildIndex(dbs: RepoDb[]): Index {
   const byName = new Map<string, PkgDesc>();
+  const answering = new Map<string, PkgDesc[]>();
   const all: PkgDesc[] = [];
-  for (const db of dbs) {
+  const byRepoName = dbs.map((db) => {
+    const names = new Map<string, PkgDesc>();
     for (const pkg of db.packages) {
+      if (!names.has(pkg.name)) names.set(pkg.name, pkg);
       if (!byName.has(pkg.name)) byName.set(pkg.name, pkg);
+      for (const name of namesAnswered(pkg)) push(answering, name, pkg);
       all.push(pkg);
     }
-  }
-  return { dbs, byName, all };
+    return names;
+  });
+  return { dbs, byName, byRepoName, answering, all };
 }
 
 function resolveTarget(target: string, index: Index): PkgDesc[] {
@@ -96,14 +119,9 @@ function resolveTarget(target: string, index: Index): PkgDesc[] {
 
 /** A package of the relation's name that satisfies it, else the first provider that does. */
 function findSatisfier(rel: Relation, index: Index): PkgDesc | undefined {
-  for (const db of index.dbs) {
-    const pkg = db.packages.find((p) => p.name === rel.name);
+  for (const names of index.byRepoName) {
+    const pkg = names.get(rel.name);
     if (pkg && satisfies(rel, pkg.name, pkg.version)) return pkg;
   }
-  return index.all.find((pkg) => packageSatisfies(rel, pkg));
-}
-
-function satisfiedBy(rel: Relation, chosen: Iterable<PkgDesc>): boolean {
-  for (const pkg of chosen) if (packageSatisfies(rel, pkg)) return true;
-  return false;
+  return index.answering.get(rel.name)?.find((pkg) => packageSatisfies(rel, pkg));
 }
