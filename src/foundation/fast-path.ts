@@ -16,7 +16,16 @@ export type FastPath = (req: IncomingMessage, res: ServerResponse, path: string,
  * before this one (foundation/http-server.ts), sees every request either way.
  */
 export function withFastPath(app: Koa, fast: FastPath): RequestListener {
-  const slow = app.callback();
+  // The app's error listener reports a failure once, as for any request.
+  return fastBefore(app.callback(), fast, (err) => app.emit('error', err));
+}
+
+/**
+ * The same in front of any request listener (verdaccio's): `fast` first for plain GET and HEAD
+ * paths, `slow` for the rest and for whatever `fast` declines; `onError` hears what `fast` throws
+ * (the client gets a 500, or its connection ends if the answer had started).
+ */
+export function fastBefore(slow: RequestListener, fast: FastPath, onError: (err: unknown) => void): RequestListener {
   return (req, res) => {
     const url = req.url ?? '/';
     if ((req.method !== 'GET' && req.method !== 'HEAD') || url.includes('%')) return void slow(req, res);
@@ -26,8 +35,7 @@ export function withFastPath(app: Koa, fast: FastPath): RequestListener {
     fast(req, res, path, query).then((done) => {
       if (!done) void slow(req, res);
     }, (err: unknown) => {
-      // The app's error listener reports it once, as for any request; the client gets a 500.
-      app.emit('error', err);
+      onError(err);
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });

@@ -3,12 +3,16 @@ import type { RequestListener, Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { ServeError } from '../../foundation/errors.ts';
+import { describeError, ServeError } from '../../foundation/errors.ts';
 import { createMirrorApp, startMirrorServer } from '../../foundation/http-server.ts';
-import { sendFile } from '../../foundation/send-file.ts';
+import { sendFile, sendFileTo } from '../../foundation/send-file.ts';
+import { fastBefore, type FastPath } from '../../foundation/fast-path.ts';
+import { createJsonCache } from '../../foundation/json-cache.ts';
+import { log } from '../../foundation/log.ts';
 import { CODELOAD_HOST, publishedPath, readGitHubIndex } from './github.ts';
 import type { RunningMirror, ServeContext } from '../types.ts';
-import { storageRoot } from './storage.ts';
+import { packageDir, storageRoot, tarballFilename } from './storage.ts';
+import type { Packument } from './packument.ts';
 import { REGISTRY_HOSTS } from './upstream.ts';
 
 /** verdaccio's settings, kept where a user of the compose stack looks for them. */
@@ -53,9 +57,55 @@ export async function serveNpm(ctx: ServeContext): Promise<RunningMirror> {
   // Loaded here, not at the top: verdaccio takes half a second to import, and sync never needs it.
   const { runServer } = await import('verdaccio');
   const server = (await runServer((await verdaccioConfig(ctx.dir)) as never)) as Server;
+  // verdaccio's express app, with the tarballs (most of an install's requests) answered before it.
+  const verdaccio = server.listeners('request')[0] as RequestListener;
+  server.removeAllListeners('request');
+  server.on('request', fastBefore(verdaccio, tarballFastPath(ctx.dir), (err) => log.error('request failed', { mirror: 'npm', error: describeError(err) })));
   const running = await startMirrorServer('npm', ctx, server, '/');
   const registry: RequestListener = (req, res) => server.emit('request', req, res);
   return { ...running, named: { ...Object.fromEntries(REGISTRY_HOSTS.map((h) => [h, registry])), [CODELOAD_HOST]: codeloadApp(ctx.dir).callback() } };
+}
+
+const TARBALL = /^\/((?:@[^/]+\/)?[^/@][^/]*)\/-\/([^/]+\.tgz)$/;
+
+/**
+ * A tarball that the stored packument lists (a version whose `dist.tarball` names this file),
+ * sent from disk as verdaccio would send it, without verdaccio's middleware: npm, yarn and pnpm
+ * fetch each tarball once per install, so these are most of the requests (docs/benchmarks.md).
+ * Anything else — a name npm would refuse, a file no version lists, a packument — is verdaccio's.
+ */
+function tarballFastPath(dir: string): FastPath {
+  const packuments = createJsonCache<Packument>();
+  const listed = new WeakMap<Packument, Set<string>>();
+  const filesOf = (name: string, packument: Packument): Set<string> => {
+    let files = listed.get(packument);
+    if (!files) {
+      files = new Set();
+      for (const manifest of Object.values(packument.versions ?? {})) {
+        try {
+          files.add(tarballFilename(name, manifest));
+        } catch {
+          // a version whose file name is unsafe is never served
+        }
+      }
+      listed.set(packument, files);
+    }
+    return files;
+  };
+  return async (req, res, path, query) => {
+    const m = TARBALL.exec(path);
+    if (!m || query.size > 0) return false;
+    const [, name, file] = m as unknown as [string, string, string];
+    let folder: string;
+    try {
+      folder = packageDir(dir, name);
+    } catch {
+      return false;
+    }
+    const packument = await packuments(join(folder, 'package.json'));
+    if (!packument || !filesOf(name, packument).has(file)) return false;
+    return sendFileTo(req, res, join(folder, file), 'application/octet-stream');
+  };
 }
 
 /** GitHub's tarball paths (`/o/r/tar.gz/<sha>`), answered only for tarballs the index publishes. */
