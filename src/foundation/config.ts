@@ -103,6 +103,24 @@ function crossKeyIssues(values: z.infer<z.ZodObject<typeof baseShape>>): ConfigI
   return [{ path: 'controller.listen', message: `must not be the mirror address (${values.network.address}): containers on the isolated network would reach the controller; keep the default 127.0.0.1` }];
 }
 
+/**
+ * Two configured mirrors, or a mirror and the controller, on one port: caught here, in one line
+ * naming both keys, rather than as "port in use" when serving starts.
+ */
+function portIssues(values: Record<string, unknown>, mirrors: string[]): ConfigIssue[] {
+  const owners = new Map<number, string>();
+  const issues: ConfigIssue[] = [];
+  const claim = (key: string, port: unknown): void => {
+    if (typeof port !== 'number') return;
+    const other = owners.get(port);
+    if (other) issues.push({ path: key, message: `${port} is also ${other}: each mirror and the controller need a port of their own` });
+    else owners.set(port, key);
+  };
+  for (const key of mirrors) claim(`${key}.port`, (values[key] as { port?: unknown } | undefined)?.port);
+  claim('controller.port', (values.controller as { port?: unknown } | undefined)?.port);
+  return issues;
+}
+
 export type NetworkConfig = z.infer<typeof networkSchema>;
 export type ControllerConfig = z.infer<typeof controllerSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
@@ -206,7 +224,10 @@ export async function parseWith(sections: readonly Section[], text: string, file
   const parsed = schema.safeParse(record);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) issues.push({ path: formatPath(issue.path), message: issue.message });
-  } else issues.push(...crossKeyIssues(parsed.data as z.infer<z.ZodObject<typeof baseShape>>));
+  } else {
+    issues.push(...crossKeyIssues(parsed.data as z.infer<z.ZodObject<typeof baseShape>>));
+    issues.push(...portIssues(parsed.data as Record<string, unknown>, sections.map((s) => s.key).filter((k) => record[k] !== undefined)));
+  }
   // Files are checked even when the shape is not valid, so every problem is reported at once.
   const named = pathsOf(record, file, sections);
   issues.push(...(await fileIssues(named, options.requireInputs !== false)));

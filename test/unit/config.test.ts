@@ -149,3 +149,17 @@ test('the controller listens on 127.0.0.1:7070 by default, never on the mirror a
   assert.match(await refused('controller: { listen: example.org, port: 0 }\n'), /controller\.listen: must be an IP address[\s\S]*controller\.port/);
   assert.match(await refused('', { OFFLINE_CONTROLLER_PORT: 'x' }), /OFFLINE_CONTROLLER_PORT: must be an integer/);
 });
+
+test('two configured mirrors, or a mirror and the controller, on one port are refused naming both keys', async () => {
+  const file = join(await mkdtemp(join(tmpdir(), 'cfg-')), 'offline.yaml');
+  const issues = async (yaml: string, env: NodeJS.ProcessEnv = {}) => {
+    const err = await parseConfig(yaml, file, env).catch((e: unknown) => e);
+    assert.ok(err instanceof ConfigError, yaml);
+    return err.issues.map((i) => `${i.path}: ${i.message}`);
+  };
+  assert.deepEqual(await issues('npm: { port: 5000 }\ndocker: {}\n'), ['docker.port: 5000 is also npm.port: each mirror and the controller need a port of their own']);
+  assert.deepEqual(await issues('pypi: { port: 7070 }\n'), ['controller.port: 7070 is also pypi.port: each mirror and the controller need a port of their own']);
+  assert.deepEqual(await issues('npm: {}\n', { OFFLINE_PYPI_PORT: '4873' }), ['pypi.port: 4873 is also npm.port: each mirror and the controller need a port of their own']);
+  // A section the file does not have serves nothing: its default port is free for another.
+  assert.equal((await parseConfig('npm: { port: 5000 }\n', file, {})).npm.port, 5000);
+});
