@@ -6,11 +6,10 @@
  * there) and reaches the upstreams. The embedded runtime needs none: its `offline serve` process
  * runs the controller itself.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive, isOurController, readState, startTicks, stopProcess, writeState } from '../net/state.ts';
+import { isAlive, isOurController, readState, stopProcess, writeState } from '../net/state.ts';
+import { logTail, spawnRecorded } from './up-process.ts';
 import { controllerUrl, readControllerToken } from './controller-access.ts';
 import type { Started } from './up.ts';
 
@@ -26,11 +25,8 @@ export async function startControllerProcess(s: Pick<Started, 'config' | 'cli'>)
   const state = (await readState(config.data))!;
   if (await isOurController(state.controller)) return { url, pid: state.controller!.pid };
   const log = join(config.data, 'offline-controller.log');
-  const out = openSync(log, 'a');
-  const child = spawn(s.cli[0]!, [...s.cli.slice(1), 'controller', '-c', config.file], { detached: true, stdio: ['ignore', out, out] });
-  closeSync(out);
-  child.unref();
-  state.controller = { pid: child.pid!, log, started: new Date().toISOString(), startTicks: await startTicks(child.pid!) };
+  const { child, record } = await spawnRecorded(s.cli, ['controller', '-c', config.file], log);
+  state.controller = record;
   await writeState(config.data, state);
   // Ready when a controller of this data directory accepts its token (not merely when the port answers).
   for (const deadline = Date.now() + READY_MS; Date.now() < deadline && child.exitCode === null && isAlive(child.pid);) {
@@ -38,7 +34,7 @@ export async function startControllerProcess(s: Pick<Started, 'config' | 'cli'>)
     if (token && (await accepts(url, token))) return { url, pid: child.pid };
     await sleep(100);
   }
-  const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' | ');
+  const tail = logTail(log, 3).join(' | ');
   return { url, problem: `the controller did not start; the mirrors serve without it (${log} ends: ${tail})` };
 }
 

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetworkError } from '../foundation/errors.ts';
-import { isAlive, isOurMirrors, readState, startTicks, writeState } from '../net/state.ts';
+import { isAlive, isOurMirrors, readState, writeState } from '../net/state.ts';
+import { logTail, spawnRecorded } from './up-process.ts';
 import { waitForPorts } from '../foundation/listen.ts';
 import type { Started, UpReport } from './up.ts';
 
@@ -23,22 +22,20 @@ export async function startEmbedded(s: Started & { all: boolean }): Promise<Runt
     return { runtime: 'embedded', pid: state.mirrors!.pid, alreadyServing: true };
   }
   const log = join(config.data, 'offline-up.log');
-  const args = [...s.cli.slice(1), 'serve', '-c', config.file, '--listen', address, ...(s.all ? ['--all'] : [])];
-  const out = s.detach ? openSync(log, 'a') : undefined;
-  const child = spawn(s.cli[0]!, args, { detached: s.detach, stdio: out === undefined ? 'inherit' : ['ignore', out, out] });
+  const args = ['serve', '-c', config.file, '--listen', address, ...(s.all ? ['--all'] : [])];
+  const { child, record } = await spawnRecorded(s.cli, args, s.detach ? log : undefined);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  state.mirrors = { pid: child.pid!, log: out === undefined ? '' : log, started: new Date().toISOString(), startTicks: await startTicks(child.pid!) };
+  state.mirrors = record;
   await writeState(config.data, state);
   if (!s.detach) {
     const cleared = exited.then(() => forgetMirrors(config.data, child.pid!));
     return { runtime: 'embedded', pid: child.pid, foreground: { stop: () => child.kill('SIGTERM'), exited: cleared } };
   }
-  child.unref();
   try {
     await waitForPorts(address, plan.ports, s.timeoutMs, () => child.exitCode !== null || !isAlive(child.pid));
   } catch (err) {
     if (isAlive(child.pid)) process.kill(child.pid!, 'SIGTERM');
-    const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-5).join('\n');
+    const tail = logTail(log, 5).join('\n');
     throw new NetworkError(`${(err as Error).message}; the mirrors' log (${log}) ends:\n${tail}`);
   }
   return { runtime: 'embedded', pid: child.pid };

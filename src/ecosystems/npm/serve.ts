@@ -7,11 +7,10 @@ import { describeError, ServeError } from '../../foundation/errors.ts';
 import { createMirrorApp, startMirrorServer } from '../../foundation/http-server.ts';
 import { sendFile, sendFileTo } from '../../foundation/send-file.ts';
 import { fastBefore, type FastPath } from '../../foundation/fast-path.ts';
-import { createJsonCache } from '../../foundation/json-cache.ts';
 import { log } from '../../foundation/log.ts';
 import { CODELOAD_HOST, publishedPath, readGitHubIndex } from './github.ts';
 import type { RunningMirror, ServeContext } from '../types.ts';
-import { packageDir, storageRoot, tarballFilename } from './storage.ts';
+import { packageDir, servedPackument, storageRoot, tarballFilename } from './storage.ts';
 import type { Packument } from './packument.ts';
 import { REGISTRY_HOSTS } from './upstream.ts';
 
@@ -75,7 +74,6 @@ const TARBALL = /^\/((?:@[^/]+\/)?[^/@][^/]*)\/-\/([^/]+\.tgz)$/;
  * Anything else — a name npm would refuse, a file no version lists, a packument — is verdaccio's.
  */
 function tarballFastPath(dir: string): FastPath {
-  const packuments = createJsonCache<Packument>();
   const listed = new WeakMap<Packument, Set<string>>();
   const filesOf = (name: string, packument: Packument): Set<string> => {
     let files = listed.get(packument);
@@ -96,15 +94,10 @@ function tarballFastPath(dir: string): FastPath {
     const m = TARBALL.exec(path);
     if (!m || query.size > 0) return false;
     const [, name, file] = m as unknown as [string, string, string];
-    let folder: string;
-    try {
-      folder = packageDir(dir, name);
-    } catch {
-      return false;
-    }
-    const packument = await packuments(join(folder, 'package.json'));
+    const packument = await servedPackument(dir, name);
+    // The name was checked by servedPackument, the file is one the packument lists (checked names).
     if (!packument || !filesOf(name, packument).has(file)) return false;
-    return sendFileTo(req, res, join(folder, file), 'application/octet-stream');
+    return sendFileTo(req, res, join(packageDir(dir, name), file), 'application/octet-stream');
   };
 }
 

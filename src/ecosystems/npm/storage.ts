@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import semver from 'semver';
+import { createJsonCache } from '../../foundation/json-cache.ts';
 import { writeFileAtomic } from '../../foundation/atomic.ts';
 import { containedPath } from '../../foundation/contain.ts';
 import { checkTarballFilename, packageNameSegments } from './names.ts';
@@ -54,6 +55,23 @@ function safeTarballFilename(name: string, manifest: Pick<Manifest, 'version' | 
   } catch {
     return undefined;
   }
+}
+
+const servedPackuments = createJsonCache<Packument>();
+
+/**
+ * The stored packument of `name` as the mirror serves it: parsed once and kept while the file is
+ * unchanged (a sync replaces it by rename, seen by the next request). Shared between requests:
+ * callers must not change it. Undefined when not mirrored, or not a package name.
+ */
+export async function servedPackument(dir: string, name: string): Promise<Packument | undefined> {
+  let folder: string;
+  try {
+    folder = packageDir(dir, name);
+  } catch {
+    return undefined;
+  }
+  return servedPackuments(join(folder, 'package.json'));
 }
 
 /** The stored packument, or undefined when there is none (or the name is not a package name). */
