@@ -12,6 +12,7 @@ import { skopeo, startRegistry } from '../test/helpers/oci-registry.ts';
 import { run } from '../test/helpers/run.ts';
 import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
 import { missingTool, peakRss, wrk } from './load.ts';
+import { claimPorts } from '../test/helpers/ports.ts';
 
 const LAYER_BYTES = 12 * 1024 * 1024;
 
@@ -39,7 +40,7 @@ export async function benchDocker(count = 4): Promise<Row[]> {
   const registry = await startRegistry(join(work, 'registry'));
   try {
     const images = await pushImages(work, registry.host, count);
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await claimPorts(4);
     const config = join(work, 'offline.yaml');
     const refs = images.map((_, i) => `${registry.host}/bench/img-${i}:1.0`);
     await writeFile(config, stringify({

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { run } from '../test/helpers/run.ts';
+import { claimPorts } from '../test/helpers/ports.ts';
 
 export type Load = { bytesPerSecond: number; requestsPerSecond: number };
 
@@ -46,7 +47,7 @@ export async function wrk(base: string, paths: string[], work: string, opts: { c
  * (`worker_processes auto`), sendfile, and an access log (the mirror logs every request too).
  */
 export async function startNginx(root: string, work: string): Promise<{ url: string; stop(): void }> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts(4);
   const conf = join(work, 'nginx.conf');
   // The work directory is private (mkdtemp), so the worker runs as this user.
   const user = process.getuid?.() === 0 ? 'user root;\n' : '';

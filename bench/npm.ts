@@ -14,6 +14,7 @@ import { run } from '../test/helpers/run.ts';
 import { writeConfig } from '../test/helpers/offline-cli.ts';
 import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
 import { filePaths, missingTool, startNginx, wrk } from './load.ts';
+import { claimPorts } from '../test/helpers/ports.ts';
 const PROXY = fileURLToPath(new URL('./verdaccio-proxy.ts', import.meta.url));
 
 async function lockProject(dir: string, deps: Record<string, string>, registry: string, home: string): Promise<void> {
@@ -67,7 +68,7 @@ export async function benchNpm(packages = 1200, delayMs = 20): Promise<Row[]> {
 
   const upstream = await startRegistry(tree, { delayMs });
   try {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await claimPorts(4);
     const config = await writeConfig(work, { upstream: upstream.url, port, lockfiles: [join(project, 'package-lock.json')] });
     // BENCH_PROFILE=DIR: a CPU profile of the sync (open it in Chrome's DevTools, or bench/profile-top.ts).
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];

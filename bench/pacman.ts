@@ -14,6 +14,7 @@ import { makePackage, pacman, pacmanRoot, repoAdd, startMirrorServer } from '../
 import { run } from '../test/helpers/run.ts';
 import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
 import { missingTool, peakRss, startNginx, wrk } from './load.ts';
+import { claimPorts } from '../test/helpers/ports.ts';
 
 /** Package i of n: from 20 kB to 2 MB, spaced geometrically (most packages are small). */
 function packageBytes(i: number, n: number): number {
@@ -46,7 +47,7 @@ export async function benchPacman(count = 240, delayMs = 20): Promise<Row[]> {
   const upstream = await startMirrorServer(join(work, 'upstream'), { delayMs });
   try {
     const config = join(work, 'offline.yaml');
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await claimPorts(4);
     await writeFile(config, stringify({
       data: './mirrors', listen: '127.0.0.1', npm: { port: port + 1 }, pypi: { port: port + 2 },
       pacman: { port, upstream: `${upstream.url}/$repo/os/$arch`, repos: ['core'], arch: ['x86_64'], packages: ['bench-0'] },

@@ -13,6 +13,7 @@ import { makeWheel, pip, pythonVersion, startIndex, type FixtureProject } from '
 import { run } from '../test/helpers/run.ts';
 import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
 import { filePaths, missingTool, startNginx, wrk } from './load.ts';
+import { claimPorts } from '../test/helpers/ports.ts';
 
 /** `count` projects, two versions each; project i depends on a range of i+1 and i+7. */
 async function makeProjects(count: number): Promise<FixtureProject[]> {
@@ -35,7 +36,7 @@ export async function benchPypi(count = 300, delayMs = 20): Promise<Row[]> {
     const requirements = join(work, 'requirements.txt');
     await writeFile(requirements, `${roots.join('\n')}\n`);
     const python = await pythonVersion();
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await claimPorts(4);
     const config = join(work, 'offline.yaml');
     await writeFile(config, stringify({
       data: './mirrors', listen: '127.0.0.1',

@@ -15,6 +15,7 @@ import { offline } from '../helpers/offline-cli.ts';
 import { makeRepos, missingTool, startMirrorServer } from '../helpers/pacman-fixtures.ts';
 import { makeFixtureIndex, startIndex } from '../helpers/pypi-fixtures.ts';
 import { run } from '../helpers/run.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 const pacmanMissing = (await Promise.all(['pacman', 'repo-add', 'bsdtar'].map(missingTool))).find(Boolean);
 const dockerToolsMissing = (await run('sh', ['-c', 'command -v skopeo && command -v docker-registry'])).code !== 0;
@@ -28,7 +29,7 @@ before(async () => {
   const pacman = pacmanMissing ? undefined : await startMirrorServer((await makeRepos(join(work, 'pacman'))).dir);
   const oci = dockerToolsMissing ? undefined : await startOciRegistry(join(work, 'oci'));
   if (oci) await pushImages(oci.host, await makeFixtureImages(join(work, 'images')), join(work, 'skopeo'));
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts(4);
   config = join(work, 'offline.yaml');
   await writeFile(config, stringify({
     data: './mirrors', listen: '127.0.0.1',

@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { CLI, offline } from '../helpers/offline-cli.ts';
 import { run } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/offline.js', import.meta.url));
 
@@ -51,7 +52,7 @@ test('serve runs until SIGTERM, then closes and exits 0', async () => {
   const dir = await workDir('cli-');
   await writeFile(join(dir, 'offline.yaml'), 'data: ./m\nlisten: 127.0.0.1\nnpm: { port: 4873 }\n');
   const child = spawn(process.execPath, [fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)), 'serve', '--json'], {
-    cwd: dir, env: { ...process.env, OFFLINE_NPM_PORT: String(20000 + Math.floor(Math.random() * 20000)), OFFLINE_CONFIG: '' },
+    cwd: dir, env: { ...process.env, OFFLINE_NPM_PORT: String(await claimPorts()), OFFLINE_CONFIG: '' },
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
@@ -79,7 +80,7 @@ test('serve, status and env act on the mirrors the config has a section for; --a
     squatter.once('error', () => resolve(false)).listen(5000, '127.0.0.1', () => resolve(true));
   });
   try {
-    const npmPort = 20000 + Math.floor(Math.random() * 20000);
+    const npmPort = await claimPorts();
     await writeFile(join(dir, 'offline.yaml'), `data: ./m\nlisten: 127.0.0.1\nnpm: { port: ${npmPort} }\n`);
     const child = spawn(process.execPath, [CLI, 'serve', '--json'], { cwd: dir, env: { ...process.env, OFFLINE_CONFIG: '' } });
     let out = '';

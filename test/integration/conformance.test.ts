@@ -22,6 +22,7 @@ import { offline } from '../helpers/offline-cli.ts';
 import { makeRepos, missingTool, startMirrorServer } from '../helpers/pacman-fixtures.ts';
 import { makeFixtureIndex, startIndex } from '../helpers/pypi-fixtures.ts';
 import { run } from '../helpers/run.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 type Upstream = { section: Record<string, unknown>; close(): Promise<void> };
 
@@ -109,7 +110,7 @@ const adapters: Adapter[] = [
 
 async function configFor(name: Adapter['name'], section: Record<string, unknown>): Promise<string> {
   const dir = await mkdtemp(join(work, `${name}-`));
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts(4);
   const sections: Record<Adapter['name'], Record<string, unknown>> = { npm: { port }, pypi: { port: port + 1 }, pacman: { port: port + 2 }, docker: { port: port + 3 } };
   sections[name] = { ...sections[name], ...section };
   const file = join(dir, 'offline.yaml');

@@ -16,10 +16,11 @@ import { loadConfig } from '../../src/ecosystems/config.ts';
 import { isAlive, readState, writeState, type NetworkState } from '../../src/net/state.ts';
 import { CLI } from '../helpers/offline-cli.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 test('up --compose\'s controller process: started once, recorded, answering with its token; stopped and forgotten', async () => {
   const dir = await workDir('offline-controller-process-');
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts();
   await writeFile(join(dir, 'offline.yaml'), stringify({ data: './m', listen: '127.0.0.1', npm: {}, controller: { port } }));
   const config = await loadConfig(join(dir, 'offline.yaml'), {});
   // What `up` has written by the time the runtime starts.

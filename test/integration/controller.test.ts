@@ -26,6 +26,7 @@ import { makeTree, startRegistry, type FixtureRegistry } from '../helpers/npm-fi
 import { offline } from '../helpers/offline-cli.ts';
 import { openEvents, type SseEvent } from '../helpers/sse.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 const TOKEN = 'a'.repeat(64);
 const MISSED = 'pkg-0@1.0.0';
@@ -43,7 +44,7 @@ before(async () => {
   // Tarballs wait until the test lets go: the sync is held mid-download, deterministically.
   npm = await startRegistry(makeTree({ packages: 30 }), { holdTarballs: new Promise<void>((resolve) => (letGo = resolve)) });
   const file = join(work, 'offline.yaml');
-  await writeFile(file, stringify({ data: './mirrors', listen: '127.0.0.1', npm: { port: 20000 + Math.floor(Math.random() * 20000), upstream: npm.url, packages: ['multi-ver@^1'] } }));
+  await writeFile(file, stringify({ data: './mirrors', listen: '127.0.0.1', npm: { port: await claimPorts(), upstream: npm.url, packages: ['multi-ver@^1'] } }));
   config = await loadConfig(file, {});
   // What a serving mirror would have recorded for a client it answered 404.
   const now = new Date().toISOString();

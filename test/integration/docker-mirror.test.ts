@@ -18,6 +18,7 @@ import { pushImages, skopeoArgs, skopeoEnv, startRegistry, startTokenFront, type
 import { offline, serveInBackground } from '../helpers/offline-cli.ts';
 import { hasNetns, inNetns, run } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 const missing = (await run('sh', ['-c', 'command -v skopeo && command -v docker-registry'])).code === 0 ? undefined : 'skopeo or docker-registry is not installed';
 const netnsMissing = await hasNetns();
@@ -44,7 +45,7 @@ after(async () => {
 /** `fixture.test` (behind the token front) and `docker.io` both map to local servers. */
 async function config(dir: string, opts: { images: string[]; upstream?: string }): Promise<{ file: string; port: number }> {
   await mkdir(dir, { recursive: true });
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts(4);
   const file = join(dir, 'offline.yaml');
   await writeFile(file, stringify({
     data: './mirrors', listen: '127.0.0.1',

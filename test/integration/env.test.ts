@@ -15,6 +15,7 @@ import { makeRepos, missingTool, pacmanRoot, pacmanShell, startMirrorServer, ins
 import { makeFixtureIndex, pipEnv, startIndex, type FixtureIndex } from '../helpers/pypi-fixtures.ts';
 import { hasNetns, inNetns } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 const netnsMissing = await hasNetns();
 const pacmanMissing = (await Promise.all(['pacman', 'repo-add', 'bsdtar'].map(missingTool))).find(Boolean);
@@ -35,7 +36,7 @@ before(async () => {
   await cp(join(project, 'package-lock.npm.json'), join(project, 'package-lock.json'));
   pypiUpstream = await startIndex(await makeFixtureIndex());
   if (!pacmanMissing) pacmanUpstream = await startMirrorServer((await makeRepos(join(work, 'pacman'))).dir);
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts(4);
   config = join(work, 'offline.yaml');
   await writeFile(config, stringify({
     data: './mirrors', listen: '127.0.0.1',

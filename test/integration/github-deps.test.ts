@@ -19,6 +19,7 @@ import { makeTree, startRegistry, type FixtureRegistry } from '../helpers/npm-fi
 import { offline } from '../helpers/offline-cli.ts';
 import { run } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 let work: string;
 let config: string;
@@ -47,7 +48,7 @@ before(async () => {
   config = join(work, 'offline.yaml');
   await writeFile(config, stringify({
     data: './mirrors', listen: '127.0.0.1',
-    npm: { port: 24000 + Math.floor(Math.random() * 10000), upstream: npm.url, github: codeload.url, lockfiles: ['package-lock.json'] },
+    npm: { port: await claimPorts(), upstream: npm.url, github: codeload.url, lockfiles: ['package-lock.json'] },
   }));
 });
 

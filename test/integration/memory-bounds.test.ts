@@ -21,6 +21,7 @@ import { noise } from '../helpers/oci-images.ts';
 import { CLI } from '../helpers/offline-cli.ts';
 import { run } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 const MiB = 1024 * 1024;
 const TIME = '/usr/bin/time';
@@ -199,7 +200,7 @@ test('200 clients stalled on a 200 MiB blob leave offline serve under 300 MiB, s
     if (path.endsWith(digest(layer))) return void res.end(layer);
     res.writeHead(404).end();
   });
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts(4);
   const file = join(work, 'slow.yaml');
   await writeFile(file, stringify({ data: './slow-mirrors', listen: '127.0.0.1', npm: { port: port + 1 }, pypi: { port: port + 2 }, pacman: { port: port + 3 }, docker: { port, images: ['fixture.test/big/app:1'], registries: { 'fixture.test': `http://127.0.0.1:${blobServer.port}` } } }));
   const synced = await run(process.execPath, [CLI, 'sync', '-c', file], { timeoutMs: 300_000 });

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readLedger, updateLedger } from '../../src/engine/misses.ts';
 import { CLI } from '../helpers/offline-cli.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 let work: string;
 let data: string;
@@ -21,7 +22,7 @@ before(async () => {
   work = await workDir('offline-misses-crash-');
   data = join(work, 'm');
   await mkdir(data, { mode: 0o755 });
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts();
   await writeFile(join(work, 'offline.yaml'), `data: ./m\nlisten: 127.0.0.1\npypi: { port: ${port} }\n`);
   // A ledger near its bound: every write rewrites about 100 kB.
   await updateLedger(data, 'pypi', () => Array.from({ length: 900 }, (_, i) => ({

@@ -25,6 +25,7 @@ import { makeWheel, pipEnv, startIndex, type FixtureIndex } from '../helpers/pyp
 import { hasNetns, inNetns, run } from '../helpers/run.ts';
 import { openEvents, type SseEvent } from '../helpers/sse.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 const missing = (await run('sh', ['-c', 'command -v skopeo && command -v docker-registry && command -v npm && command -v python3'])).code === 0
   ? await hasNetns() : 'skopeo, docker-registry, npm or python3 is not installed';
@@ -51,7 +52,7 @@ before(async () => {
   ]);
   oci = await startOciRegistry(join(work, 'registry'));
   await pushImages(oci.host, await makeFixtureImages(join(work, 'images')), join(work, 'skopeo-push'));
-  port = 20000 + Math.floor(Math.random() * 20000);
+  port = await claimPorts(4);
   config = join(work, 'offline.yaml');
   // Mirrored at first: one package each, no image; everything the clients then ask for is a miss.
   await writeFile(config, stringify({

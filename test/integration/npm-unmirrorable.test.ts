@@ -13,6 +13,7 @@ import { stringify } from 'yaml';
 import { makeTree, startRegistry, type FixtureRegistry } from '../helpers/npm-fixtures.ts';
 import { offline } from '../helpers/offline-cli.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 let work: string;
 let config: string;
@@ -34,7 +35,7 @@ before(async () => {
       'packages/a': { name: 'a', version: '1.0.0' },
     },
   }, null, 2));
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts();
   config = join(work, 'offline.yaml');
   await writeFile(config, stringify({ data: './mirrors', listen: '127.0.0.1', npm: { port, upstream: npm.url, lockfiles: ['app/package-lock.json'] } }));
 });

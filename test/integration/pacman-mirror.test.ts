@@ -17,6 +17,7 @@ import { installed, makeRepos, missingTool, pacmanEnv, pacmanRoot, pacmanShell, 
 import { CLI, offline, serveInBackground } from '../helpers/offline-cli.ts';
 import { hasNetns, inNetns } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 const missing = (await Promise.all(['pacman', 'repo-add', 'bsdtar'].map(missingTool))).find(Boolean);
 const netnsMissing = await hasNetns();
@@ -39,7 +40,7 @@ after(async () => {
 async function config(dir: string, packages: string[], server = upstream): Promise<string> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'offline.yaml');
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts(3);
   await writeFile(file, stringify({
     data: './mirrors', listen: '127.0.0.1',
     npm: { port: port + 1 }, pypi: { port: port + 2 },

@@ -15,6 +15,7 @@ import { makeFixtureIndex, pipEnv, sha256hex, startIndex, type FixtureIndex, typ
 import { offline, serveInBackground } from '../helpers/offline-cli.ts';
 import { hasNetns, inNetns, run } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 const DEBIAN_PYTHON = '/usr/bin/python3';
 const PIP_WHEELS = fileURLToPath(new URL('../../.tmp/pip/', import.meta.url));
@@ -51,7 +52,7 @@ before(async () => {
   work = await workDir('offline-pip-clients-');
   projects = await makeFixtureIndex();
   index = await startIndex(projects);
-  port = 20000 + Math.floor(Math.random() * 20000);
+  port = await claimPorts(2);
   await writeFile(join(work, 'loose.txt'), 'app[fast]>=1\nnative\nMixed_Case.Name\n');
   const hash = (name: string, prefix: string) => sha256hex(projects.find((p) => p.name === name)!.files.find((f) => f.filename.startsWith(prefix))!.bytes);
   await writeFile(join(work, 'pinned.txt'), [

@@ -14,6 +14,7 @@ import { buildTools, makeFixtureIndex, pipEnv, pythonVersion, sha256hex, startIn
 import { offline, serveInBackground } from '../helpers/offline-cli.ts';
 import { hasNetns, inNetns } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 let projects: FixtureProject[];
 let index: FixtureIndex;
@@ -42,7 +43,7 @@ type PypiInput = { requirements?: string[]; packages?: string[]; python: string[
 async function config(dir: string, pypi: PypiInput): Promise<string> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'offline.yaml');
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts(2);
   await writeFile(file, stringify({
     data: './mirrors',
     listen: '127.0.0.1',

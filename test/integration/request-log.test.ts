@@ -25,6 +25,7 @@ import { CLI, offline } from '../helpers/offline-cli.ts';
 import { makeRepos, missingTool, startMirrorServer as startPacmanUpstream, type FixtureRepos, type MirrorServer } from '../helpers/pacman-fixtures.ts';
 import { makeWheel, startIndex, type FixtureIndex } from '../helpers/pypi-fixtures.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 const pacmanMissing = (await Promise.all(['pacman', 'repo-add', 'bsdtar'].map(missingTool))).find(Boolean);
 let work: string;
@@ -46,7 +47,7 @@ before(async () => {
     repos = await makeRepos(join(work, 'pacman-upstream'));
     pacman = await startPacmanUpstream(repos.dir);
   }
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts(4);
   config = join(work, 'offline.yaml');
   await writeFile(config, stringify({
     data: './mirrors', listen: '127.0.0.1',
@@ -276,7 +277,7 @@ async function serveCli(args: string[]): Promise<{ url: string; stop(): Promise<
   const dir = await workDir('offline-request-log-cli-');
   // Present before serving: started by root, serve checks that the mirrors' user can read it.
   await mkdir(join(dir, 'm'), { mode: 0o755 });
-  await writeFile(join(dir, 'offline.yaml'), `data: ./m\nlisten: 127.0.0.1\npypi: { port: ${20000 + Math.floor(Math.random() * 20000)} }\n`);
+  await writeFile(join(dir, 'offline.yaml'), `data: ./m\nlisten: 127.0.0.1\npypi: { port: ${await claimPorts()} }\n`);
   const child = spawn(process.execPath, [CLI, 'serve', '--json', ...args], { cwd: dir, env: { ...process.env, OFFLINE_CONFIG: '' } });
   let out = '';
   let err = '';

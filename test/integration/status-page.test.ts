@@ -20,6 +20,7 @@ import { makeTree, startRegistry, type FixtureRegistry } from '../helpers/npm-fi
 import { CLI, offline } from '../helpers/offline-cli.ts';
 import { makeWheel, startIndex, type FixtureIndex } from '../helpers/pypi-fixtures.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const chromiumMissing = await access(CHROMIUM).then(() => undefined, () => `${CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)`);
@@ -38,7 +39,7 @@ before(async () => {
   work = await workDir('offline-status-page-');
   npm = await startRegistry(makeTree({ packages: 30 }));
   pypi = await startIndex([{ name: 'app', files: [await makeWheel({ name: 'app', version: '1.0.0' })] }]);
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts(5);
   const file = join(work, 'offline.yaml');
   await writeFile(file, stringify({
     data: './mirrors', listen: '127.0.0.1', controller: { port: port + 4 },

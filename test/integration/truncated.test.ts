@@ -12,6 +12,7 @@ import { makeTree, startRegistry as startNpmRegistry, type FixtureRegistry } fro
 import { offline } from '../helpers/offline-cli.ts';
 import { makeFixtureIndex, startIndex } from '../helpers/pypi-fixtures.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 let work: string;
 let config: string;
@@ -23,7 +24,7 @@ before(async () => {
   work = await workDir('offline-truncated-');
   npm = await startNpmRegistry(makeTree({ packages: 30 }));
   pypi = await startIndex(await makeFixtureIndex());
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await claimPorts(2);
   config = join(work, 'offline.yaml');
   await writeFile(config, stringify({
     data: './mirrors', listen: '127.0.0.1',

@@ -16,6 +16,7 @@ import { pushImages, startRegistry, type Registry } from '../helpers/oci-registr
 import { CLI, offline } from '../helpers/offline-cli.ts';
 import { run } from '../helpers/run.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { claimPorts } from '../helpers/ports.ts';
 
 const tools = (await run('sh', ['-c', 'command -v skopeo && command -v docker-registry'])).code === 0 ? undefined : 'skopeo or docker-registry is not installed';
 const missing = (await dockerMissing()) ?? tools;
@@ -43,7 +44,7 @@ before(async () => {
   const fixtures = await makeFixtureImages(join(work, 'images'));
   registry = await startRegistry(join(work, 'registry'));
   await pushImages(registry.host, fixtures, join(work, 'skopeo'));
-  port = 20000 + Math.floor(Math.random() * 20000);
+  port = await claimPorts(4);
   const config = join(work, 'offline.yaml');
   await writeFile(config, stringify({
     data: './mirrors', listen: '127.0.0.1', npm: { port: port + 1 }, pypi: { port: port + 2 }, pacman: { port: port + 3 },
