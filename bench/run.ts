@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every benchmark runs its peer on the same machine in the same run; the summary
  * gives offline's speed relative to the peer's (above 1: offline is faster). Timings are printed,
- * never asserted. `BENCH_ONLY=npm,pacman` runs some.
+ * never asserted. `BENCH_ONLY=npm,pacman` runs some (npm, pypi, pacman, docker, scale, big).
  */
+import { benchBigMirror } from './big-mirror.ts';
 import { benchDocker } from './docker.ts';
 import type { Row } from './common.ts';
 import { benchNpm } from './npm.ts';
@@ -17,6 +18,7 @@ const benches: [string, () => Promise<Row[]>][] = [
   ['pacman', () => benchPacman(Number(process.env.BENCH_PACMAN_PACKAGES ?? 240), 20)],
   ['docker', () => benchDocker(Number(process.env.BENCH_DOCKER_IMAGES ?? 4))],
   ['scale', () => benchScale()],
+  ['big', () => benchBigMirror()],
 ];
 
 const rows: Row[] = [];

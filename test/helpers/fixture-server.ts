@@ -36,3 +36,15 @@ export async function startFixtureServer(
     })),
   };
 }
+
+/** Resolves when `res` has room again or its client is gone, leaving no listener behind. */
+export function drainedOrClosed(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done).once('close', done);
+  });
+}

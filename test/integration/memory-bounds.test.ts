@@ -16,7 +16,7 @@ import { after, before, test } from 'node:test';
 import { createDeflateRaw, createGzip, crc32 } from 'node:zlib';
 import { Header } from 'tar';
 import { stringify } from 'yaml';
-import { startFixtureServer, type FixtureServer } from '../helpers/fixture-server.ts';
+import { drainedOrClosed, startFixtureServer, type FixtureServer } from '../helpers/fixture-server.ts';
 import { noise } from '../helpers/oci-images.ts';
 import { CLI } from '../helpers/offline-cli.ts';
 import { run } from '../helpers/run.ts';
@@ -62,7 +62,7 @@ async function streamGiant(res: ServerResponse, type: string, prefix: string, si
   let gone = false;
   res.once('close', () => { gone = true; });
   for (let sent = 0; sent < size && !gone; sent += chunk.length) {
-    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    if (!res.write(chunk)) await drainedOrClosed(res);
   }
   if (!gone) res.end('"}');
 }
