@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVING_NODE_FLAGS } from '../src/core/up-process.ts';
 import { run } from '../test/helpers/run.ts';
 
 /** The built CLI (`npm run bench` builds first), as users run it. */
@@ -41,7 +42,10 @@ export function rateRow(benchmark: string, offline: number, peerName: string, pe
 export async function startServe(config: string, args: string[] = []): Promise<{ pid: number; stop(): Promise<void> }> {
   must(await run('chmod', ['-R', 'a+rX', dirname(config)]), 'chmod');
   // The request log goes to stderr: read and dropped (its last lines kept for a failure).
-  const server = spawn(process.execPath, [BIN, 'serve', '-c', config, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_PROFILE=DIR: a CPU profile of each serve too, written when it stops.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+  // With the node flags `offline up` and the compose image serve with.
+  const server = spawn(process.execPath, [...SERVING_NODE_FLAGS, ...profile, BIN, 'serve', '-c', config, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   server.stderr.on('data', (c: Buffer) => { tail = (tail + c.toString()).slice(-4000); });
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));

@@ -14,42 +14,102 @@ import type Koa from 'koa';
 const CHUNK = 128 * 1024;
 
 /**
+ * Files of at most this size that a caller names by their content (`content` below) are kept in
+ * memory once read, at most SMALL_BUDGET bytes of them, the least recently served dropped first.
+ * npm tarballs, wheels and most pacman packages are this small, and then most of a request's cost
+ * was four trips through libuv's thread pool (open, fstat, read, close) for a few kB
+ * (docs/benchmarks.md).
+ */
+const SMALL = 64 * 1024;
+const SMALL_BUDGET = 16 * 1024 * 1024;
+const held = new Map<string, Buffer>();
+let heldBytes = 0;
+
+function recall(key: string): Buffer | undefined {
+  const bytes = held.get(key);
+  if (bytes) {
+    held.delete(key);
+    held.set(key, bytes);
+  }
+  return bytes;
+}
+
+function hold(key: string, bytes: Buffer): void {
+  held.set(key, bytes);
+  heldBytes += bytes.length;
+  for (const [oldest, old] of held) {
+    if (heldBytes <= SMALL_BUDGET) break;
+    held.delete(oldest);
+    heldBytes -= old.length;
+  }
+}
+
+/**
  * Answer with a file from disk, on node's own request and response (the hot path of every mirror
  * bypasses koa): Content-Length, `Accept-Ranges`, and a single `Range: bytes=a-b` (206) so
  * interrupted client downloads resume (pacman's curl, docker). Headers already set on `res` are
  * kept. Returns false when the file is not there, having written nothing. HEAD gets the headers
  * only. The file is opened once, so a file replaced by rename mid-request is served whole, old or
- * new.
+ * new. `content` names what the file holds (its digest as the published listing gives it, or a
+ * path that is itself content-addressed): given, a small file is answered from memory after its
+ * first read, for as long as the same path is asked for with the same `content`.
  */
-export async function sendFileTo(req: IncomingMessage, res: ServerResponse, path: string, type: string): Promise<boolean> {
+export async function sendFileTo(req: IncomingMessage, res: ServerResponse, path: string, type: string, content?: string): Promise<boolean> {
+  const key = content === undefined ? undefined : `${path}\0${content}`;
+  const bytes = key === undefined ? undefined : recall(key);
+  if (bytes) {
+    const span = answerHead(req, res, bytes.length, type);
+    if (span) res.end(bytes.subarray(span.start, span.end + 1));
+    return true;
+  }
   const handle = await open(path, 'r').catch(() => undefined);
   if (!handle) return false;
   let streaming = false;
   try {
     const info = await handle.stat();
     if (!info.isFile()) return false;
-    res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('Content-Type', type);
-    const span = byteRange(req.headers.range, info.size);
-    if (span === 'unsatisfiable') {
-      // As koa answered it before this bypassed koa: the status text as the body.
-      const body = 'Range Not Satisfiable';
-      res.writeHead(416, { 'Content-Range': `bytes */${info.size}`, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length }).end(body);
+    if (key !== undefined && info.size <= SMALL) {
+      const whole = Buffer.allocUnsafe(info.size);
+      const { bytesRead } = await handle.read(whole, 0, info.size, 0);
+      if (bytesRead < info.size) return false;
+      hold(key, whole);
+      const span = answerHead(req, res, whole.length, type);
+      if (span) res.end(whole.subarray(span.start, span.end + 1));
       return true;
     }
-    const { start, end } = span ?? { start: 0, end: info.size - 1 };
-    if (span) res.setHeader('Content-Range', `bytes ${start}-${end}/${info.size}`);
-    res.writeHead(span ? 206 : 200, { 'Content-Length': end - start + 1 });
-    if (req.method === 'HEAD') {
-      res.end();
-      return true;
-    }
+    const span = answerHead(req, res, info.size, type);
+    if (!span) return true;
     streaming = true;
-    void pump(res, handle, start, end);
+    void pump(res, handle, span.start, span.end);
     return true;
   } finally {
     if (!streaming) await handle.close();
   }
+}
+
+/**
+ * The status and headers for a file of `size` bytes: 200, a 206 for a satisfiable single range,
+ * a whole 416 answer for an unsatisfiable one, headers only for HEAD. Returns the bytes to send,
+ * or undefined when the answer is complete.
+ */
+function answerHead(req: IncomingMessage, res: ServerResponse, size: number, type: string): { start: number; end: number } | undefined {
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('Content-Type', type);
+  const span = byteRange(req.headers.range, size);
+  if (span === 'unsatisfiable') {
+    // As koa answered it before this bypassed koa: the status text as the body.
+    const body = 'Range Not Satisfiable';
+    res.writeHead(416, { 'Content-Range': `bytes */${size}`, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length }).end(body);
+    return undefined;
+  }
+  const { start, end } = span ?? { start: 0, end: size - 1 };
+  if (span) res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+  res.writeHead(span ? 206 : 200, { 'Content-Length': end - start + 1 });
+  if (req.method === 'HEAD' || end < start) {
+    res.end();
+    return undefined;
+  }
+  return { start, end };
 }
 
 /** The same, for a koa handler: the response is then written outside koa (`ctx.respond = false`). */

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
+import { SERVING_NODE_FLAGS } from '../../src/core/up-process.ts';
 import { dockerMissing, dockerRun, ensureTestImage } from '../helpers/docker.ts';
 import { startInternet, type Internet } from '../helpers/internet.ts';
 import { makeTree, rootDependencies, startRegistry, type FixtureRegistry } from '../helpers/npm-fixtures.ts';
@@ -93,6 +94,9 @@ test('up -d serves every mirror port on the mirror address to the isolated netwo
   assert.equal(network.mirrors.running, true);
   const uids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(await readFile(`/proc/${network.mirrors.pid}/status`, 'utf8'))!.slice(1).map(Number);
   assert.ok(uids.every((u) => u !== 0), `real, effective, saved and fs uids of the mirrors: ${uids.join(' ')}`);
+  // With the node flags for serving (its memory: docs/benchmarks.md).
+  const argv = (await readFile(`/proc/${network.mirrors.pid}/cmdline`, 'utf8')).split('\0');
+  for (const flag of SERVING_NODE_FLAGS) assert.ok(argv.includes(flag), `the mirrors' command line: ${argv.join(' ')}`);
 
   const hostPort = (hostService.address() as AddressInfo).port;
   const mirrors = Object.values(PORTS).map((p) => `http://${NET.address}:${p}/`);

@@ -12,6 +12,7 @@ import { parseConfig, type Config } from '../../src/ecosystems/config.ts';
 import { NetworkError } from '../../src/foundation/errors.ts';
 import type { CommandResult } from '../../src/net/runner.ts';
 import { stackEnvFile, stackImage, startStack, stopStack } from '../../src/core/stack.ts';
+import { SERVING_NODE_FLAGS } from '../../src/core/up-process.ts';
 import { workDir } from '../helpers/work-dir.ts';
 
 let work: string;
@@ -80,4 +81,13 @@ test('down without a stack that offline started runs no compose command', async 
   const docker = fakeDocker({});
   assert.equal(await stopStack(config, docker.run), false);
   assert.deepEqual(docker.commands, []);
+});
+
+test('the stack image runs serve with the node flags offline up runs it with', async () => {
+  const dockerfile = await readFile(new URL('../../services/mirror/Dockerfile', import.meta.url), 'utf8');
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile);
+  assert.ok(entrypoint, 'services/mirror/Dockerfile has an exec-form ENTRYPOINT');
+  const argv = JSON.parse(entrypoint[1]!) as string[];
+  assert.deepEqual(argv.slice(1, -1), SERVING_NODE_FLAGS);
+  assert.match(argv.at(-1)!, /bin\/offline\.js$/);
 });

@@ -28,7 +28,7 @@ function dockerFastPath(dir: string): FastPath {
     if (!repo || !(await repositoryBlobs(dir, repo)).has(digest)) return false;
     res.setHeader(...API_VERSION);
     res.setHeader('Docker-Content-Digest', digest);
-    if (await sendFileTo(req, res, blobPath(dir, digest), 'application/octet-stream')) return true;
+    if (await sendFileTo(req, res, blobPath(dir, digest), 'application/octet-stream', digest)) return true;
     res.removeHeader('Docker-Content-Digest');
     return false;
   };

@@ -74,14 +74,15 @@ const TARBALL = /^\/((?:@[^/]+\/)?[^/@][^/]*)\/-\/([^/]+\.tgz)$/;
  * Anything else — a name npm would refuse, a file no version lists, a packument — is verdaccio's.
  */
 function tarballFastPath(dir: string): FastPath {
-  const listed = new WeakMap<Packument, Set<string>>();
-  const filesOf = (name: string, packument: Packument): Set<string> => {
+  // Each listed file with what names its content: the version's integrity (or shasum).
+  const listed = new WeakMap<Packument, Map<string, string>>();
+  const filesOf = (name: string, packument: Packument): Map<string, string> => {
     let files = listed.get(packument);
     if (!files) {
-      files = new Set();
+      files = new Map();
       for (const manifest of Object.values(packument.versions ?? {})) {
         try {
-          files.add(tarballFilename(name, manifest));
+          files.set(tarballFilename(name, manifest), manifest.dist?.integrity ?? manifest.dist?.shasum ?? manifest.version);
         } catch {
           // a version whose file name is unsafe is never served
         }
@@ -96,8 +97,9 @@ function tarballFastPath(dir: string): FastPath {
     const [, name, file] = m as unknown as [string, string, string];
     const packument = await servedPackument(dir, name);
     // The name was checked by servedPackument, the file is one the packument lists (checked names).
-    if (!packument || !filesOf(name, packument).has(file)) return false;
-    return sendFileTo(req, res, join(packageDir(dir, name), file), 'application/octet-stream');
+    const content = packument ? filesOf(name, packument).get(file) : undefined;
+    if (content === undefined) return false;
+    return sendFileTo(req, res, join(packageDir(dir, name), file), 'application/octet-stream', content);
   };
 }
 

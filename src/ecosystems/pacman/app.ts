@@ -23,7 +23,8 @@ function pacmanFastPath(dir: string): FastPath {
     const [, repo, arch, file] = m as unknown as [string, string, string, string];
     const manifest = await currentManifest(dir);
     const served = manifest ? servedFile(dir, manifest, repo, arch, file) : undefined;
-    return served ? sendFileTo(req, res, served, 'application/octet-stream') : false;
+    // Both are content-addressed: a pool path holds its sha256, a database its generation's id.
+    return served ? sendFileTo(req, res, served, 'application/octet-stream', served) : false;
   };
 }
 

@@ -23,7 +23,7 @@ function pypiFastPath(dir: string): FastPath {
   return async (req, res, path) => {
     const m = FILE_ROUTE.exec(path);
     const file = m ? await publishedFile(dir, m[1]!, m[2]!) : undefined;
-    return file ? sendFileTo(req, res, file, fileType(m![2]!)) : false;
+    return file ? sendFileTo(req, res, file.path, fileType(m![2]!), file.sha256) : false;
   };
 }
 
@@ -82,8 +82,8 @@ export function createPypiApp(dir: string): Koa {
   // PEP 658 `.metadata` where the page advertises one): never by joining the request onto the disk.
   router.get('/files/:project/:filename', async (ctx) => {
     const { project, filename } = ctx.params as { project: string; filename: string };
-    const path = await publishedFile(dir, project, filename);
-    if (!path || !(await sendFile(ctx, path, fileType(filename)))) {
+    const file = await publishedFile(dir, project, filename);
+    if (!file || !(await sendFile(ctx, file.path, fileType(filename)))) {
       ctx.status = 404;
       ctx.body = 'not mirrored\n';
     }
@@ -94,16 +94,17 @@ export function createPypiApp(dir: string): Koa {
   return app;
 }
 
-/** The path of `filename` when the stored page of `project` lists it, else undefined. */
-async function publishedFile(dir: string, project: string, filename: string): Promise<string | undefined> {
+/** Where `filename` is, and its sha256, when the stored page of `project` lists it; else undefined. */
+async function publishedFile(dir: string, project: string, filename: string): Promise<{ path: string; sha256: string } | undefined> {
   if (normalizeName(project) !== project) return undefined;
   const stored = await servedProject(dir, project);
   if (!stored) return undefined;
   const metadata = filename.endsWith('.metadata');
   const distName = metadata ? filename.slice(0, -'.metadata'.length) : filename;
   const file = stored.files.find((f) => f.filename === distName);
-  if (!file || (metadata && !file.metadataSha256)) return undefined;
-  return distPath(dir, project, distName, metadata ? '.metadata' : '');
+  const sha256 = metadata ? file?.metadataSha256 : file?.sha256;
+  if (!sha256) return undefined;
+  return { path: distPath(dir, project, distName, metadata ? '.metadata' : ''), sha256 };
 }
 
 /** PEP 691 content negotiation; sets 406 and returns undefined when nothing offered is acceptable. */
