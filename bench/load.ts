@@ -4,7 +4,7 @@
  * the other in the same run. Loopback only.
  */
 import { spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { run } from '../test/helpers/run.ts';
 import { claimPorts } from '../test/helpers/ports.ts';
@@ -78,4 +78,11 @@ export async function missingTool(...tools: string[]): Promise<string | undefine
 export async function filePaths(root: string, suffix: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
   return entries.filter((e) => e.isFile() && e.name.endsWith(suffix)).map((e) => `/${relative(root, join(e.parentPath, e.name))}`).sort();
+}
+
+/** The sizes of the files at `paths` below `root`, for a row's label: `1.2–3.4 kB, mean 2.0 kB`. */
+export async function sizeRange(root: string, paths: string[]): Promise<string> {
+  const sizes = await Promise.all(paths.map(async (p) => (await stat(join(root, p))).size / 1000));
+  const kb = (n: number) => `${n < 10 ? n.toFixed(1) : n.toFixed(0)} kB`;
+  return `${kb(Math.min(...sizes))}–${kb(Math.max(...sizes))}, mean ${kb(sizes.reduce((a, b) => a + b, 0) / sizes.length)}`;
 }

@@ -13,7 +13,7 @@ import { isolatedEnv } from '../test/helpers/npm-projects.ts';
 import { run } from '../test/helpers/run.ts';
 import { writeConfig } from '../test/helpers/offline-cli.ts';
 import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
-import { filePaths, missingTool, startNginx, wrk } from './load.ts';
+import { filePaths, missingTool, sizeRange, startNginx, wrk } from './load.ts';
 import { claimPorts } from '../test/helpers/ports.ts';
 const PROXY = fileURLToPath(new URL('./verdaccio-proxy.ts', import.meta.url));
 
@@ -38,7 +38,7 @@ async function serving(work: string, config: string, port: number): Promise<Row>
   try {
     const mirror = await wrk(`http://127.0.0.1:${port}`, files.map(tarballUrl), work);
     const peer = await wrk(nginx.url, files, work);
-    return rateRow(`npm: serving ${files.length} tarballs, wrk 50 connections`, mirror.bytesPerSecond, 'nginx', peer.bytesPerSecond);
+    return rateRow(`npm: serving ${files.length} tarballs (${await sizeRange(storage, files)}), wrk 50 connections`, mirror.bytesPerSecond, 'nginx', peer.bytesPerSecond);
   } finally {
     nginx.stop();
     await server.stop();

@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { makeWheel, pip, pythonVersion, startIndex, type FixtureProject } from '../test/helpers/pypi-fixtures.ts';
 import { run } from '../test/helpers/run.ts';
 import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
-import { filePaths, missingTool, startNginx, wrk } from './load.ts';
+import { filePaths, missingTool, sizeRange, startNginx, wrk } from './load.ts';
 import { claimPorts } from '../test/helpers/ports.ts';
 
 /** `count` projects, two versions each; project i depends on a range of i+1 and i+7. */
@@ -68,7 +68,7 @@ async function serving(work: string, config: string, port: number): Promise<Row>
   try {
     const mirror = await wrk(`http://127.0.0.1:${port}`, paths, work);
     const peer = await wrk(nginx.url, paths, work);
-    return rateRow(`PyPI: serving ${paths.length} wheels of 20–50 kB, wrk 50 connections`, mirror.bytesPerSecond, 'nginx', peer.bytesPerSecond);
+    return rateRow(`PyPI: serving ${paths.length} wheels (${await sizeRange(mirrorDir, paths)}), wrk 50 connections`, mirror.bytesPerSecond, 'nginx', peer.bytesPerSecond);
   } finally {
     nginx.stop();
     await server.stop();

@@ -215,7 +215,7 @@ function createFetcher(opts: { http: ReturnType<typeof createHttp>; progress: Pr
     return result;
   };
   return {
-    start: (item: DownloadItem): void => void start(item),
+    start: (item: DownloadItem): Promise<boolean> => start(item).then((r) => !('failed' in r)),
     async collect(items: Tagged[]): Promise<TaggedOutcome[]> {
       opts.progress.phase('downloading', new Set(items.map(({ item }) => item.dest)).size);
       downloading = true;

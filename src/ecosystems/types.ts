@@ -42,9 +42,10 @@ export type SyncContext = {
   /**
    * Start a download now, while planning goes on (the engine fetches each file once; the plan
    * still lists it in `downloads`, where its outcome is collected). Absent in `check`, which
-   * downloads nothing.
+   * downloads nothing. Resolves true once the file is verified on disk, false when it failed
+   * (the failure is reported with the outcomes); never rejects.
    */
-  start?(item: DownloadItem): void;
+  start?(item: DownloadItem): Promise<boolean>;
 };
 
 /** A download's outcome as the commit step sees it. */

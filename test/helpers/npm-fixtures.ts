@@ -221,6 +221,8 @@ export type RegistryOptions = {
   failFirst?: Record<string, number>;
   /** Tarballs are answered once this settles (a sync held mid-download until the test lets go). */
   holdTarballs?: Promise<unknown>;
+  /** The same for some tarballs only: `name@version` → answered once it settles. */
+  holdTarball?: Record<string, Promise<unknown>>;
 };
 
 export type FixtureRegistry = { url: string; port: number; requests: string[]; close(): Promise<void> };
@@ -269,12 +271,15 @@ export async function startRegistry(pkgs: FixturePackage[], opts: RegistryOption
   const byName = new Map(pkgs.map((p) => [p.name, p]));
   const corrupt = new Set(opts.corrupt ?? []);
   const tarballs = new Map<string, Buffer>();
+  const holds = new Map<string, Promise<unknown>>();
   for (const pkg of pkgs) {
     for (const v of pkg.versions) {
       const bytes = corrupt.has(`${pkg.name}@${v.manifest.version}`)
         ? packTarball(v.manifest, { ...v.files, CORRUPTED: 'these are not the bytes the packument promises\n' })
         : v.tarball;
       tarballs.set(tarballPath(pkg.name, v.manifest.version), bytes);
+      const held = opts.holdTarball?.[`${pkg.name}@${v.manifest.version}`];
+      if (held) holds.set(tarballPath(pkg.name, v.manifest.version), held);
     }
   }
   const failuresLeft = new Map(Object.entries(opts.failFirst ?? {}));
@@ -298,6 +303,7 @@ export async function startRegistry(pkgs: FixturePackage[], opts: RegistryOption
     } catch {} // a malformed escape names nothing: 404
     const tarball = tarballs.get(name);
     if (tarball && opts.holdTarballs) await opts.holdTarballs;
+    if (tarball && holds.has(name)) await holds.get(name);
     if (tarball) return send(200, 'application/octet-stream', tarball);
     const pkg = byName.get(name);
     if (!pkg) return send(404, 'application/json', '{"error":"not found"}');

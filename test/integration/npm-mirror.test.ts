@@ -4,7 +4,7 @@
  * network namespace that has loopback only, so any attempt to reach the upstream fails.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { access, cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTree, rootDependencies, startRegistry, type FixtureRegistry } from '../helpers/npm-fixtures.ts';
@@ -14,6 +14,7 @@ import { offline, serveInBackground, writeConfig } from '../helpers/offline-cli.
 import { hasNetns, inNetns } from '../helpers/run.ts';
 import { tarballs } from '../helpers/npm-mirror-files.ts';
 import { workDir } from '../helpers/work-dir.ts';
+import { packageDir } from '../../src/ecosystems/npm/storage.ts';
 
 const tree = makeTree({ packages: 60 });
 const totalVersions = tree.reduce((n, p) => n + p.versions.length, 0);
@@ -158,3 +159,32 @@ test('an unreachable upstream gives a clear error per package, not a hang or a c
 test('total fixture size is what the tests assume', () => {
   assert.ok(tree.length >= 50 && totalVersions > tree.length);
 });
+
+test('a package is published as soon as its tarballs land, while the sync still waits for another', async () => {
+  let letGo!: () => void;
+  const upstream = await startRegistry(tree, { holdTarball: { 'multi-ver@2.0.0': new Promise<void>((resolve) => (letGo = resolve)) } });
+  const dir = join(work, 'early');
+  await mkdir(dir, { recursive: true });
+  try {
+    const config = await writeConfig(dir, { upstream: upstream.url, port: upstream.port, packages: ['old-deprecated', 'multi-ver@^2'] });
+    const syncing = offline(['sync', '-c', config, '--json']);
+    const storage = join(dir, 'mirrors', 'npm');
+    const early = join(packageDir(storage, 'old-deprecated'), 'package.json');
+    for (let i = 0; i < 300 && !(await exists(early)); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await exists(early), 'old-deprecated is published while multi-ver@2.0.0 is still held');
+    assert.deepEqual(Object.keys(JSON.parse(await readFile(early, 'utf8')).versions), ['1.0.0']);
+    assert.equal(await exists(join(packageDir(storage, 'multi-ver'), 'package.json')), false, 'multi-ver waits for its tarball');
+    letGo();
+    const synced = await syncing;
+    assert.equal(synced.code, 0, synced.stderr + synced.stdout);
+    const multi = JSON.parse(await readFile(join(packageDir(storage, 'multi-ver'), 'package.json'), 'utf8'));
+    assert.deepEqual(Object.keys(multi.versions), ['2.0.0']);
+  } finally {
+    letGo();
+    await upstream.close();
+  }
+});
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}

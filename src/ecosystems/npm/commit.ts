@@ -16,6 +16,8 @@ type CommitInput = {
   outcomes: DownloadOutcome[];
   /** The GitHub tarballs this sync planned, by destination. */
   github: Map<string, Fetched>;
+  /** Packages already published while the downloads ran (`publishPackument`): not written again. */
+  published?: ReadonlySet<string>;
 };
 
 /** Packuments written at once while publishing. */
@@ -44,16 +46,28 @@ export async function commitNpm(input: CommitInput): Promise<Failure[]> {
   // Packuments are independent files, each written and fsynced on its own: many at once keep
   // the disk's queue full instead of waiting out one fsync after another (docs/benchmarks.md).
   const limit = pLimit(COMMIT_CONCURRENCY);
-  await Promise.all([...touched].map((name) => limit(async () => {
-    try {
-      const stored = await readStoredPackument(input.dir, name);
-      const merged = mergePackument(name, input.fetched.get(name), stored, await presentFiles(input.dir, name));
-      if (merged) await writePackument(input.dir, merged);
-    } catch (err) {
-      failures.push({ ecosystem: 'npm', item: name, code: 'OFFLINE_ERR_INTERNAL', message: `cannot write packument: ${describeError(err)}` });
-    }
+  await Promise.all([...touched].filter((name) => !input.published?.has(name)).map((name) => limit(async () => {
+    const failed = await publishPackument(input.dir, name, input.fetched.get(name));
+    if (failed) failures.push(failed);
   })));
   return failures;
+}
+
+/**
+ * Rewrite one package's packument to list exactly the versions whose verified tarballs are on
+ * disk, with what the upstream's `fetched` packument says of them; replaced atomically. The
+ * commit does it for every package a sync touched, or the plan for a package as soon as all its
+ * downloads have landed. Returns the failure, if any.
+ */
+export async function publishPackument(dir: string, name: string, fetched: Packument | undefined): Promise<Failure | undefined> {
+  try {
+    const stored = await readStoredPackument(dir, name);
+    const merged = mergePackument(name, fetched, stored, await presentFiles(dir, name));
+    if (merged) await writePackument(dir, merged);
+    return undefined;
+  } catch (err) {
+    return { ecosystem: 'npm', item: name, code: 'OFFLINE_ERR_INTERNAL', message: `cannot write packument: ${describeError(err)}` };
+  }
 }
 
 /** `@s/a@1.0.0` → `@s/a`. */

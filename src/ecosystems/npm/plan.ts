@@ -4,7 +4,7 @@ import { describeError, isOfflineError } from '../../foundation/errors.ts';
 import { fileMatches, isValidIntegrity, sriFromHex } from '../../engine/digest.ts';
 import type { DownloadItem } from '../../engine/download.ts';
 import type { Failure, MirrorPlan, Note, SyncContext } from '../types.ts';
-import { commitNpm } from './commit.ts';
+import { commitNpm, publishPackument } from './commit.ts';
 import { githubCommit, isPublished, readGitHubIndex, tarballKey, tarballPath, tarballUrl, whyNotMirrorable, type Fetched } from './github.ts';
 import { readLockfile } from './lockfile.ts';
 import { resolveSpecs, type Wanted } from './resolve.ts';
@@ -89,25 +89,41 @@ export async function planNpm(ctx: SyncContext): Promise<MirrorPlan> {
 
   const unique = dedupe(wanted);
   const isMirrored = mirroredChecker(ctx.dir, ctx.verifyPresent !== false);
-  await Promise.all(unique.map(async (w) => {
-    if (await isMirrored(w)) {
-      present++;
-      return;
-    }
-    const item = await downloadFor(w, ctx.dir, getPackument, failures, dropped);
-    if (!item) return;
-    // Its packument is in: fetch it now, while other packuments are still on their way.
-    ctx.start?.(item);
-    downloads.push(item);
+  const byName = Map.groupBy(unique, (w) => w.name);
+  // Packages published while other downloads still run, and the failures of doing so.
+  const published = new Set<string>();
+  const publishing: Promise<Failure | undefined>[] = [];
+  await Promise.all([...byName].map(async ([name, versions]) => {
+    const started = await Promise.all(versions.map(async (w) => {
+      if (await isMirrored(w)) {
+        present++;
+        return true;
+      }
+      const item = await downloadFor(w, ctx.dir, getPackument, failures, dropped);
+      if (!item) return false;
+      downloads.push(item);
+      // Its packument is in: fetch it now, while other packuments are still on their way.
+      return ctx.start?.(item) ?? false;
+    }));
+    // Once every version of the package is on disk, publish it: the commit is then left with
+    // the packages that failed and the last to land, not all of them (docs/benchmarks.md).
+    publishing.push(Promise.all(started).then(async (stored) => {
+      if (!stored.every(Boolean) || !fetched.has(name)) return undefined;
+      published.add(name);
+      return publishPackument(ctx.dir, name, fetched.get(name));
+    }));
   }));
-  const names = new Set(unique.map((w) => w.name));
+  const names = new Set(byName.keys());
   return {
     downloads,
     present,
     failures,
     notes,
     summary: { packages: names.size, versions: unique.length, ...(commits > 0 ? { 'GitHub commits': commits } : {}) },
-    commit: (outcomes) => commitNpm({ dir: ctx.dir, upstream, fetched, outcomes, github: gitFetches }),
+    commit: async (outcomes) => {
+      const early = (await Promise.all(publishing)).filter((f) => f !== undefined);
+      return [...early, ...(await commitNpm({ dir: ctx.dir, upstream, fetched, outcomes, github: gitFetches, published }))];
+    },
   };
 }
 
