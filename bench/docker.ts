@@ -11,7 +11,7 @@ import { makeImage, makeLayer, noise, writeOciLayout, type Image } from '../test
 import { skopeo, startRegistry } from '../test/helpers/oci-registry.ts';
 import { run } from '../test/helpers/run.ts';
 import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
-import { missingTool, peakRss, wrk } from './load.ts';
+import { missingTool, peakRss, WORKERS, wrk, wrkWorkers } from './load.ts';
 import { claimPorts } from '../test/helpers/ports.ts';
 
 const LAYER_BYTES = 12 * 1024 * 1024;
@@ -60,10 +60,13 @@ export async function benchDocker(count = 4): Promise<Row[]> {
       const mirror = await wrk(`http://127.0.0.1:${port}`, paths.map((p) => p.replace('/v2/', `/v2/${registry.host}/`)), work);
       const rss = await peakRss(server.pid);
       const cncf = await wrk(registry.url, paths, work);
+      await server.stop();
+      const workers = await wrkWorkers(config, `http://127.0.0.1:${port}`, paths.map((p) => p.replace('/v2/', `/v2/${registry.host}/`)), work);
       console.log(`docker: ${count} images (linux/amd64) of one ${LAYER_BYTES / 1024 / 1024} MiB layer each, CNCF distribution on loopback; serving: wrk, 50 connections`);
       return [
         durationRow(`Docker: sync of ${count} images`, syncSeconds, '`skopeo sync`', skopeoSeconds),
         rateRow(`Docker: serving ${count} × 12 MB blobs, wrk 50 connections`, mirror.bytesPerSecond, 'CNCF registry', cncf.bytesPerSecond),
+        rateRow(`Docker: the same, serve --workers ${WORKERS}`, workers.bytesPerSecond, 'CNCF registry', cncf.bytesPerSecond),
         { benchmark: 'Docker: peak RSS of serve after 50 clients', offline: `${rss.toFixed(0)} MB` },
       ];
     } finally {

@@ -5,7 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
+import { startServe } from './common.ts';
 import { run } from '../test/helpers/run.ts';
 import { claimPorts } from '../test/helpers/ports.ts';
 
@@ -85,4 +87,17 @@ export async function sizeRange(root: string, paths: string[]): Promise<string> 
   const sizes = await Promise.all(paths.map(async (p) => (await stat(join(root, p))).size / 1000));
   const kb = (n: number) => `${n < 10 ? n.toFixed(1) : n.toFixed(0)} kB`;
   return `${kb(Math.min(...sizes))}–${kb(Math.max(...sizes))}, mean ${kb(sizes.reduce((a, b) => a + b, 0) / sizes.length)}`;
+}
+
+/** `offline serve --workers` for the rows that use them: one per core (BENCH_WORKERS overrides). */
+export const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
+
+/** wrk against `offline serve --workers WORKERS` of `config`, started for it and stopped after. */
+export async function wrkWorkers(config: string, base: string, paths: string[], work: string): Promise<Load> {
+  const server = await startServe(config, ['--workers', String(WORKERS)]);
+  try {
+    return await wrk(base, paths, work);
+  } finally {
+    await server.stop();
+  }
 }

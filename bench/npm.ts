@@ -13,7 +13,7 @@ import { isolatedEnv } from '../test/helpers/npm-projects.ts';
 import { run } from '../test/helpers/run.ts';
 import { writeConfig } from '../test/helpers/offline-cli.ts';
 import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
-import { filePaths, missingTool, sizeRange, startNginx, wrk } from './load.ts';
+import { filePaths, missingTool, sizeRange, startNginx, WORKERS, wrk, wrkWorkers } from './load.ts';
 import { claimPorts } from '../test/helpers/ports.ts';
 const PROXY = fileURLToPath(new URL('./verdaccio-proxy.ts', import.meta.url));
 
@@ -29,7 +29,7 @@ async function lockProject(dir: string, deps: Record<string, string>, registry: 
  * wrk against the mirror's tarballs (verdaccio's `/<name>/-/<file>.tgz`), then nginx with the
  * same storage directory as its root (`/<name>/<file>.tgz`: the same bytes).
  */
-async function serving(work: string, config: string, port: number): Promise<Row> {
+async function serving(work: string, config: string, port: number): Promise<Row[]> {
   const storage = join(work, 'mirrors', 'npm', 'storage');
   const files = await filePaths(storage, '.tgz');
   const tarballUrl = (p: string) => p.replace(/\/([^/]+)$/, '/-/$1');
@@ -38,7 +38,12 @@ async function serving(work: string, config: string, port: number): Promise<Row>
   try {
     const mirror = await wrk(`http://127.0.0.1:${port}`, files.map(tarballUrl), work);
     const peer = await wrk(nginx.url, files, work);
-    return rateRow(`npm: serving ${files.length} tarballs (${await sizeRange(storage, files)}), wrk 50 connections`, mirror.bytesPerSecond, 'nginx', peer.bytesPerSecond);
+    await server.stop();
+    const workers = await wrkWorkers(config, `http://127.0.0.1:${port}`, files.map(tarballUrl), work);
+    return [
+      rateRow(`npm: serving ${files.length} tarballs (${await sizeRange(storage, files)}), wrk 50 connections`, mirror.bytesPerSecond, 'nginx', peer.bytesPerSecond),
+      rateRow(`npm: the same, serve --workers ${WORKERS}`, workers.bytesPerSecond, 'nginx', peer.bytesPerSecond),
+    ];
   } finally {
     nginx.stop();
     await server.stop();
@@ -98,7 +103,7 @@ export async function benchNpm(packages = 1200, delayMs = 20): Promise<Row[]> {
       { benchmark: 'npm: the same sync again (nothing to download)', offline: `${againSeconds.toFixed(2)} s` },
     ];
     if (await missingTool('nginx', 'wrk')) return rows;
-    return [...rows, await serving(work, config, port)];
+    return [...rows, ...(await serving(work, config, port))];
   } finally {
     await upstream.close();
     await rm(work, { recursive: true, force: true });

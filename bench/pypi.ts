@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { makeWheel, pip, pythonVersion, startIndex, type FixtureProject } from '../test/helpers/pypi-fixtures.ts';
 import { run } from '../test/helpers/run.ts';
 import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
-import { filePaths, missingTool, sizeRange, startNginx, wrk } from './load.ts';
+import { filePaths, missingTool, sizeRange, startNginx, WORKERS, wrk, wrkWorkers } from './load.ts';
 import { claimPorts } from '../test/helpers/ports.ts';
 
 /** `count` projects, two versions each; project i depends on a range of i+1 and i+7. */
@@ -52,7 +52,7 @@ export async function benchPypi(count = 300, delayMs = 20): Promise<Row[]> {
     console.log(`pypi: ${count} projects, ${roots.length} requirements, closure of ${files} wheels; index adds ${delayMs} ms to every response`);
     const rows = [durationRow(`PyPI: sync of ${roots.length} requirements (${files} wheels), +${delayMs} ms`, syncSeconds, '`pip download`', pipSeconds)];
     if (await missingTool('nginx', 'wrk')) return rows;
-    return [...rows, await serving(work, config, port)];
+    return [...rows, ...(await serving(work, config, port))];
   } finally {
     await index.close();
     await rm(work, { recursive: true, force: true });
@@ -60,7 +60,7 @@ export async function benchPypi(count = 300, delayMs = 20): Promise<Row[]> {
 }
 
 /** wrk against the mirror's files, then nginx with the mirror's directory as its root. */
-async function serving(work: string, config: string, port: number): Promise<Row> {
+async function serving(work: string, config: string, port: number): Promise<Row[]> {
   const mirrorDir = join(work, 'mirrors', 'pypi');
   const paths = await filePaths(join(mirrorDir, 'files'), '.whl').then((p) => p.map((x) => `/files${x}`));
   const server = await startServe(config);
@@ -68,7 +68,12 @@ async function serving(work: string, config: string, port: number): Promise<Row>
   try {
     const mirror = await wrk(`http://127.0.0.1:${port}`, paths, work);
     const peer = await wrk(nginx.url, paths, work);
-    return rateRow(`PyPI: serving ${paths.length} wheels (${await sizeRange(mirrorDir, paths)}), wrk 50 connections`, mirror.bytesPerSecond, 'nginx', peer.bytesPerSecond);
+    await server.stop();
+    const workers = await wrkWorkers(config, `http://127.0.0.1:${port}`, paths, work);
+    return [
+      rateRow(`PyPI: serving ${paths.length} wheels (${await sizeRange(mirrorDir, paths)}), wrk 50 connections`, mirror.bytesPerSecond, 'nginx', peer.bytesPerSecond),
+      rateRow(`PyPI: the same, serve --workers ${WORKERS}`, workers.bytesPerSecond, 'nginx', peer.bytesPerSecond),
+    ];
   } finally {
     nginx.stop();
     await server.stop();

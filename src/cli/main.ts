@@ -65,6 +65,7 @@ Example:
     .option('--mirror <name>', 'only this mirror (each service of the compose stack serves one)')
     .option('--no-request-log', 'no line per request on stderr')
     .option('--no-controller', 'no status page and API beside the mirrors')
+    .option('--workers <n>', 'serve from n processes sharing the ports (a mirror host for many clients)', integer(1), 1)
     .addHelpText('after', `
 Serves the mirrors the config has a section for (${sections}); --all serves
 all of them, --mirror <name> only that one. Needs only the data directory, not the lockfiles
@@ -83,9 +84,16 @@ The controller starts beside the mirrors: the status page and the API on control
 <data>/controller.token; \`offline status\` prints the page's URL with it. If it cannot start (its
 port taken), a warning says why and the mirrors serve without it.
 
+One process serves by default. --workers n serves from n processes that share the ports, for a
+machine whose clients one process cannot keep up with (one per core; each holds its own memory,
+~100-150 MB): this process binds the ports, writes the request log, keeps the misses ledger and
+runs the controller; a worker that dies is replaced.
+
 Example, on loopback without the network wiring of \`offline up\`:
   offline serve --listen 127.0.0.1
-  npm ci --registry http://127.0.0.1:4873/`)
+  npm ci --registry http://127.0.0.1:4873/
+A team's mirror host with 8 cores:
+  offline serve --listen 0.0.0.0 --workers 8`)
     .action(wrap(async (opts) => (await import('./serve.ts')).runServe(opts)));
 
   program.command('up')

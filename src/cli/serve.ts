@@ -1,20 +1,23 @@
 import { userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startController, type RunningController } from '../controller/start.ts';
-import { serve } from '../core/serve.ts';
-import { serveUser } from '../core/serve-user.ts';
+import { recordMisses, serve, type Serving } from '../core/serve.ts';
+import { forwardRecords, isServeWorker, type Endpoint, reportToPrimary, startWorkers, untilToldToStop } from '../core/serve-workers.ts';
+import { servedMirrors } from '../ecosystems/index.ts';
+import { serveUser, type ServeUser } from '../core/serve-user.ts';
 import { ensureLedgerDir } from '../engine/misses.ts';
 import type { Config } from '../ecosystems/config.ts';
 import { fdSink } from '../foundation/log-batch.ts';
 import { log } from '../foundation/log.ts';
-import { createRequestLog } from '../foundation/request-log.ts';
+import { createRequestLog, type RequestLog } from '../foundation/request-log.ts';
 import { dropOrClose, EXIT, loadFromOptions, untilStopped, type CommonOptions } from './common.ts';
 
 /**
  * `requestLog: false` (`--no-request-log`): no line per request on stderr; `controller: false`
- * (`--no-controller`): no status page and API beside the mirrors.
+ * (`--no-controller`): no status page and API beside the mirrors; `workers`: serve from that many
+ * processes (core/serve-workers.ts), 1 by default: this one.
  */
-export type ServeCliOptions = CommonOptions & { listen?: string; requestLog?: boolean; controller?: boolean };
+export type ServeCliOptions = CommonOptions & { listen?: string; requestLog?: boolean; controller?: boolean; workers?: number };
 
 /** How long stopping waits for the last request lines to reach stderr. */
 const LAST_LINES_MS = 2000;
@@ -29,12 +32,16 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   const config = await loadFromOptions(opts, { requireInputs: false });
   // Root binds (any port), then the mirrors run as the serve user: never as root.
   const user = process.getuid?.() === 0 ? await serveUser(config) : undefined;
+  if (isServeWorker()) return runWorker(config, user, opts);
+  const workers = opts.workers ?? 1;
   // Records go to stderr unless --no-request-log; the misses ledger hears them either way.
   const requests = createRequestLog(opts.requestLog === false ? {} : { sink: fdSink(2) });
   // The one directory of the data the serving user writes; a read-only data directory (a stack
   // service's) has it mounted writable, or records no misses.
   await ensureLedgerDir(config.data, user).catch(() => undefined);
-  const serving = await serve({ config, host: opts.listen, requests, misses: true });
+  const serving: { mirrors: Endpoint[]; close(): Promise<void> } = workers > 1
+    ? await servedByWorkers(config, workers, requests)
+    : await serve({ config, host: opts.listen, requests, misses: true });
   // Before dropping root: the token file is made (and given to the serving user) as root.
   const controller = opts.controller === false ? undefined : await controllerBeside(config, user);
   await dropOrClose(user, config.data, async () => {
@@ -43,16 +50,52 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   });
   const endpoints = serving.mirrors.map((m) => ({ name: m.name, url: m.url }));
   const as = { user: user?.name ?? currentUser(), uid: process.getuid?.() };
-  if (opts.json) process.stdout.write(`${JSON.stringify({ serving: endpoints, ...as, controller: controller?.url ?? null })}\n`);
+  if (opts.json) process.stdout.write(`${JSON.stringify({ serving: endpoints, ...as, controller: controller?.url ?? null, workers })}\n`);
   else {
     for (const e of endpoints) process.stdout.write(`${e.name} mirror: ${e.url}\n`);
     if (controller) process.stdout.write(`controller: ${controller.url} (the status page; \`offline status\` prints its URL with the token)\n`);
-    process.stdout.write(`serving from disk only as ${as.user} (uid ${as.uid}); Ctrl-C stops\n`);
+    process.stdout.write(`serving from disk only as ${as.user} (uid ${as.uid})${workers > 1 ? ` in ${workers} worker processes` : ''}; Ctrl-C stops\n`);
   }
   await untilStopped();
   await controller?.close();
   await serving.close();
   await Promise.race([requests.flush(), sleep(LAST_LINES_MS, undefined, { ref: false })]);
+  return EXIT.ok;
+}
+
+/** The mirrors served by `count` worker processes; the misses ledger kept here, from their records. */
+async function servedByWorkers(config: Config, count: number, requests: RequestLog): Promise<{ mirrors: Endpoint[]; close(): Promise<void> }> {
+  const workers = await startWorkers(count, requests);
+  const ledger = recordMisses(config, servedMirrors(config), requests);
+  return {
+    mirrors: workers.mirrors,
+    close: async () => {
+      await workers.close();
+      await ledger.stop();
+    },
+  };
+}
+
+/**
+ * A worker of `serve --workers`: every mirror, its records forwarded to the primary, which binds
+ * the sockets; root is dropped once they listen. Ends when the primary says stop.
+ */
+async function runWorker(config: Config, user: ServeUser | undefined, opts: ServeCliOptions): Promise<number> {
+  const requests = createRequestLog();
+  const forwarding = forwardRecords(requests);
+  const stopped = untilToldToStop();
+  let serving: Serving;
+  try {
+    serving = await serve({ config, host: opts.listen, requests });
+    await dropOrClose(user, config.data, () => serving.close());
+  } catch (error) {
+    await reportToPrimary({ error });
+    return EXIT.failures;
+  }
+  await reportToPrimary({ serving });
+  await stopped;
+  await serving.close();
+  await forwarding.flush();
   return EXIT.ok;
 }
 

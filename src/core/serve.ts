@@ -85,7 +85,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
 }
 
 /** Each 404 a served mirror answers that names a client's want goes to that mirror's ledger. */
-function recordMisses(config: Config, served: Mirror[], requests: RequestLog): { stop(): Promise<void> } {
+export function recordMisses(config: Config, served: Mirror[], requests: RequestLog): { stop(): Promise<void> } {
   const seeing = served.filter((m) => !m.missesUnseen);
   const writers = new Map(seeing.map((m) => [m.name as string, { mirror: m, writer: createLedgerWriter(config.data, m.name) }]));
   const unsubscribe = requests.onRecord((record) => {

@@ -35,6 +35,8 @@ export interface RequestLog {
   observe(mirror: string, req: IncomingMessage, res: ServerResponse, host?: string): void;
   /** Subscribe to every record (the misses ledger); returns the unsubscribe function. */
   onRecord(listener: RecordListener): () => void;
+  /** A record observed in another process (a serve worker's), written and heard as if observed here. */
+  replay(record: RequestRecord): void;
   /** Records the sink could not take, dropped. */
   readonly dropped: number;
   /** Hand what is queued to the sink; settles when the sink does (bound the wait). */
@@ -98,6 +100,7 @@ export function createRequestLog(options: RequestLogOptions = {}): RequestLog {
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
+    replay: emit,
     get dropped() {
       return stream?.dropped ?? 0;
     },
