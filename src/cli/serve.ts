@@ -90,12 +90,15 @@ async function runWorker(config: Config, user: ServeUser | undefined, opts: Serv
     await dropOrClose(user, config.data, () => serving.close());
   } catch (error) {
     await reportToPrimary({ error });
+    process.disconnect();
     return EXIT.failures;
   }
   await reportToPrimary({ serving });
   await stopped;
   await serving.close();
   await forwarding.flush();
+  // The channel to the primary is all that keeps this process; closing it ends it.
+  if (process.connected) process.disconnect();
   return EXIT.ok;
 }
 
