@@ -103,6 +103,7 @@ A team's mirror host with 8 cores:
     .option('--dry-run', 'print the commands up would run on this machine now; change nothing')
     .option('--all', 'every mirror, also those the config has no section for')
     .option('--compose', 'run the mirrors as the compose stack (compose.yaml) instead of in one offline process')
+    .addOption(new Option('--workers <n>', 'the mirrors served by n processes (offline serve --workers)').argParser(integer(1)).default(1).conflicts('compose'))
     .addHelpText('after', `
 Needs root and a running Docker. Creates (unless present) the internal Docker network
 network.docker_network (network.subnet, bridge network.bridge, network.address reserved), the

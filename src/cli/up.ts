@@ -3,12 +3,12 @@ import { up, type UpReport } from '../core/up.ts';
 import type { BaseImagesReport } from '../park/base-images.ts';
 import { EXIT, loadFromOptions, type CommonOptions } from './common.ts';
 
-export type UpCliOptions = CommonOptions & { detach?: boolean; dryRun?: boolean; compose?: boolean };
+export type UpCliOptions = CommonOptions & { detach?: boolean; dryRun?: boolean; compose?: boolean; workers?: number };
 
 /** `offline up`: wire the network, then serve (foreground until Ctrl-C, or detached with -d). */
 export async function runUp(opts: UpCliOptions): Promise<number> {
   const config = await loadFromOptions(opts, { requireInputs: false });
-  const report = await up({ config, detach: opts.detach, dryRun: opts.dryRun, all: opts.all, compose: opts.compose, cli: [process.execPath, ...process.execArgv, process.argv[1]!] });
+  const report = await up({ config, detach: opts.detach, dryRun: opts.dryRun, all: opts.all, compose: opts.compose, workers: opts.workers, cli: [process.execPath, ...process.execArgv, process.argv[1]!] });
   const { foreground, ...printable } = report;
   if (opts.json) process.stdout.write(`${JSON.stringify(printable, null, 2)}\n`);
   else if (report.dryRun) printDryRun(report, config.docker.images.length);

@@ -49,6 +49,9 @@ export async function startWorkers(count: number, requests: RequestLog): Promise
     const worker = cluster.fork();
     live.add(worker);
     let serving = false;
+    // The channel to a worker that is going away (a 'stop' it can no longer read): its exit,
+    // heard below, is what matters.
+    worker.on('error', () => undefined);
     worker.on('message', (message: FromWorker) => {
       if (message.type === 'requests') {
         for (const record of message.records) requests.replay(record);

@@ -13,7 +13,7 @@ type Runtime = Pick<UpReport, 'runtime' | 'pid' | 'alreadyServing' | 'foreground
  * answers, its output in `<data>/offline-up.log`). Leaves mirrors `up` started earlier alone.
  * @throws NetworkError when the compose stack serves instead, or the mirrors do not answer.
  */
-export async function startEmbedded(s: Started & { all: boolean }): Promise<Runtime> {
+export async function startEmbedded(s: Started & { all: boolean; workers: number }): Promise<Runtime> {
   const { config, address, plan } = s;
   const state = (await readState(config.data))!;
   if (state.stack) throw new NetworkError('the mirrors already run as the compose stack: `offline up --compose` keeps them, or `offline down` first');
@@ -22,7 +22,7 @@ export async function startEmbedded(s: Started & { all: boolean }): Promise<Runt
     return { runtime: 'embedded', pid: state.mirrors!.pid, alreadyServing: true };
   }
   const log = join(config.data, 'offline-up.log');
-  const args = ['serve', '-c', config.file, '--listen', address, ...(s.all ? ['--all'] : [])];
+  const args = ['serve', '-c', config.file, '--listen', address, ...(s.all ? ['--all'] : []), ...(s.workers > 1 ? ['--workers', String(s.workers)] : [])];
   const { child, record } = await spawnRecorded(s.cli, args, s.detach ? log : undefined);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   state.mirrors = record;

@@ -39,6 +39,8 @@ export type UpOptions = {
   all?: boolean;
   /** Run the mirrors as the compose stack (compose.yaml) instead of in an `offline serve` process. */
   compose?: boolean;
+  /** The embedded runtime's `serve --workers` (default 1: one process). */
+  workers?: number;
 };
 
 export type UpReport = {
@@ -99,7 +101,7 @@ export async function up(options: UpOptions): Promise<UpReport> {
   const mirrors = mirrorUrls(config, address);
   const cli = options.cli ?? [process.execPath, process.argv[1]!];
   const started = { config, run, plan, address, user, detach: Boolean(options.detach), timeoutMs: options.readyTimeoutMs ?? 30_000, cli };
-  const runtime = options.compose ? await startComposeRuntime(started) : await startEmbedded({ ...started, all: Boolean(options.all) });
+  const runtime = options.compose ? await startComposeRuntime(started) : await startEmbedded({ ...started, all: Boolean(options.all), workers: options.workers ?? 1 });
   return { dryRun: false, plan, steps, mirrors, images, user: user.name, controller: { url: controllerUrl(config) }, ...runtime };
 }
 

@@ -184,24 +184,27 @@ function isAliveNow(pid: number): boolean {
   }
 }
 
-test('regression: a foreground up that stops leaves no pid behind for down to signal later', async (t) => {
+test('regression: a foreground up that stops leaves no pid behind for down to signal later (and --workers, no worker)', async (t) => {
   if (missing) return t.skip(missing);
   const state = join(work, 'mirrors', 'network-state.json');
   const before = JSON.parse(await readFile(state, 'utf8'));
   process.kill(before.mirrors.pid, 'SIGTERM'); // the detached mirrors of the tests above
   for (let i = 0; i < 50 && isAliveNow(before.mirrors.pid); i++) await new Promise((r) => setTimeout(r, 100));
-  const foreground = spawn(process.execPath, [CLI, 'up', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const foreground = spawn(process.execPath, [CLI, 'up', '-c', config, '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   foreground.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
   foreground.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
   for (let i = 0; i < 300 && !/serving from disk only as nobody/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
   assert.match(out, /mirrors starting as nobody/);
-  assert.match(out, /serving from disk only as nobody/);
+  assert.match(out, /serving from disk only as nobody \(uid \d+\) in 2 worker processes/);
   const running = JSON.parse(await readFile(state, 'utf8'));
   assert.ok(isAliveNow(running.mirrors.pid));
+  const workers = (await run('pgrep', ['-P', String(running.mirrors.pid)])).stdout.split('\n').filter(Boolean).map(Number);
+  assert.equal(workers.length, 2, `the workers of the mirrors' process: ${workers.join(' ')}`);
   foreground.kill('SIGTERM');
   await new Promise((r) => foreground.once('exit', r));
   assert.equal(isAliveNow(running.mirrors.pid), false, 'Ctrl-C (SIGTERM) stops the mirrors too');
+  for (const pid of workers) assert.equal(isAliveNow(pid), false, `worker ${pid} stopped too`);
   const after = JSON.parse(await readFile(state, 'utf8'));
   assert.equal(after.mirrors, undefined, `the state no longer names a pid: ${JSON.stringify(after.mirrors)}`);
   assert.equal(after.created.link !== undefined, true, 'the wiring is still recorded for down');
