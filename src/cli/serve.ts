@@ -2,8 +2,9 @@ import { userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startController, type RunningController } from '../controller/start.ts';
 import { recordMisses, serve, type Serving } from '../core/serve.ts';
-import { forwardRecords, isServeWorker, type Endpoint, reportToPrimary, startWorkers, untilToldToStop } from '../core/serve-workers.ts';
-import { servedMirrors } from '../ecosystems/index.ts';
+import { forwardRecords, isServeWorker, type Endpoint, reportToPrimary, setupFromPrimary, startWorkers, untilToldToStop } from '../core/serve-workers.ts';
+import { outsideNames, servedMirrors } from '../ecosystems/index.ts';
+import { ensureServingCertificate } from '../foundation/tls.ts';
 import { serveUser, type ServeUser } from '../core/serve-user.ts';
 import { ensureLedgerDir } from '../engine/misses.ts';
 import type { Config } from '../ecosystems/config.ts';
@@ -39,7 +40,7 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
   // The one directory of the data the serving user writes; a read-only data directory (a stack
   // service's) has it mounted writable, or records no misses.
   await ensureLedgerDir(config.data, user).catch(() => undefined);
-  const serving: { mirrors: Endpoint[]; close(): Promise<void> } = workers > 1
+  const serving: { mirrors: Endpoint[]; lost?: Promise<void>; close(): Promise<void> } = workers > 1
     ? await servedByWorkers(config, workers, requests)
     : await serve({ config, host: opts.listen, requests, misses: true });
   // Before dropping root: the token file is made (and given to the serving user) as root.
@@ -56,19 +57,24 @@ export async function runServe(opts: ServeCliOptions): Promise<number> {
     if (controller) process.stdout.write(`controller: ${controller.url} (the status page; \`offline status\` prints its URL with the token)\n`);
     process.stdout.write(`serving from disk only as ${as.user} (uid ${as.uid})${workers > 1 ? ` in ${workers} worker processes` : ''}; Ctrl-C stops\n`);
   }
-  await untilStopped();
+  const lost = await Promise.race([untilStopped().then(() => false), serving.lost?.then(() => true) ?? new Promise<never>(() => {})]);
+  if (lost) log.error('every serve worker has exited and none could be started again: nothing serves; stopping', { workers });
   await controller?.close();
   await serving.close();
   await Promise.race([requests.flush(), sleep(LAST_LINES_MS, undefined, { ref: false })]);
-  return EXIT.ok;
+  return lost ? EXIT.failures : EXIT.ok;
 }
 
 /** The mirrors served by `count` worker processes; the misses ledger kept here, from their records. */
-async function servedByWorkers(config: Config, count: number, requests: RequestLog): Promise<{ mirrors: Endpoint[]; close(): Promise<void> }> {
-  const workers = await startWorkers(count, requests);
+async function servedByWorkers(config: Config, count: number, requests: RequestLog): Promise<{ mirrors: Endpoint[]; lost: Promise<void>; close(): Promise<void> }> {
+  // Read (or made) here, while this process may still be root, and handed to every worker.
+  const names = outsideNames(config);
+  const certificate = names.length > 0 ? await ensureServingCertificate(config.data, names).catch(() => undefined) : undefined;
+  const workers = await startWorkers(count, requests, certificate);
   const ledger = recordMisses(config, servedMirrors(config), requests);
   return {
     mirrors: workers.mirrors,
+    lost: workers.lost,
     close: async () => {
       await workers.close();
       await ledger.stop();
@@ -84,9 +90,10 @@ async function runWorker(config: Config, user: ServeUser | undefined, opts: Serv
   const requests = createRequestLog();
   const forwarding = forwardRecords(requests);
   const stopped = untilToldToStop();
+  const { certificate } = await setupFromPrimary();
   let serving: Serving;
   try {
-    serving = await serve({ config, host: opts.listen, requests });
+    serving = await serve({ config, host: opts.listen, requests, ...(certificate ? { certificate } : {}) });
     await dropOrClose(user, config.data, () => serving.close());
   } catch (error) {
     await reportToPrimary({ error });

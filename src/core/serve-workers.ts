@@ -12,12 +12,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, isOfflineError, ServeError } from '../foundation/errors.ts';
 import { log } from '../foundation/log.ts';
 import type { RequestLog, RequestRecord } from '../foundation/request-log.ts';
+import type { ServingCertificate } from '../foundation/tls.ts';
 import type { Serving } from './serve.ts';
 
 export type Endpoint = { name: string; url: string };
 
 /** What a worker tells the primary. */
 type FromWorker =
+  | { type: 'hello' }
   | { type: 'serving'; mirrors: Endpoint[]; notes: string[] }
   | { type: 'failed'; code: string; message: string }
   | { type: 'requests'; records: RequestRecord[]; dropped: number };
@@ -31,19 +33,37 @@ const FORWARD_MAX = 10_000;
 
 export const isServeWorker = (): boolean => cluster.isWorker;
 
-export type Workers = { mirrors: Endpoint[]; notes: string[]; pids(): number[]; close(): Promise<void> };
+export type Workers = {
+  mirrors: Endpoint[];
+  notes: string[];
+  pids(): number[];
+  /**
+   * Settles if every worker has died and none could be started again (the data became
+   * unreadable, say): nothing serves any more, and the caller should stop. Never settles otherwise.
+   */
+  lost: Promise<void>;
+  close(): Promise<void>;
+};
+
+/** What the primary tells a worker that says hello: the certificate for the outside names, if any. */
+type Setup = { type: 'setup'; certificate?: ServingCertificate };
 
 /**
  * In the primary: start `count` workers running this same command, the first alone (it makes
- * what the data directory lacks, such as the https certificate, with nobody racing it), then the
- * others; resolves once every one serves. Their request records are replayed into `requests`. A
- * worker that dies while serving is replaced. @throws ServeError with the first worker's reason
- * when one cannot serve (a port in use), having stopped the others.
+ * what the data directory lacks with nobody racing it), then the others; resolves once every one
+ * serves. Each is handed `certificate`, read by the primary while it could (as root: the key is
+ * root's), so a worker started later, by a primary that is no longer root, answers the outside
+ * names too. Their request records are replayed into `requests`. A worker that dies while serving
+ * is replaced. @throws ServeError with the first worker's reason when one cannot serve (a port
+ * in use), having stopped the others.
  */
-export async function startWorkers(count: number, requests: RequestLog): Promise<Workers> {
+export async function startWorkers(count: number, requests: RequestLog, certificate?: ServingCertificate): Promise<Workers> {
   const live = new Set<Worker>();
   let closing = false;
+  let started = false;
   let ready: { mirrors: Endpoint[]; notes: string[] } | undefined;
+  let allLost!: () => void;
+  const lost = new Promise<void>((resolve) => (allLost = resolve));
 
   const fork = (): Promise<Worker> => new Promise((resolve, reject) => {
     const worker = cluster.fork();
@@ -53,11 +73,15 @@ export async function startWorkers(count: number, requests: RequestLog): Promise
     // heard below, is what matters.
     worker.on('error', () => undefined);
     worker.on('message', (message: FromWorker) => {
-      if (message.type === 'requests') {
+      if (message.type === 'hello') {
+        const setup: Setup = { type: 'setup', ...(certificate ? { certificate } : {}) };
+        worker.send(setup);
+      } else if (message.type === 'requests') {
         for (const record of message.records) requests.replay(record);
         if (message.dropped > 0) log.warn('log records dropped', { dropped: message.dropped, worker: worker.process.pid });
       } else if (message.type === 'serving') {
         serving = true;
+        if (started) log.info('a new serve worker serves', { pid: worker.process.pid });
         ready ??= { mirrors: message.mirrors, notes: message.notes };
         resolve(worker);
       } else if (message.type === 'failed') {
@@ -66,9 +90,14 @@ export async function startWorkers(count: number, requests: RequestLog): Promise
     });
     worker.on('exit', (code, signal) => {
       live.delete(worker);
-      if (!serving) return reject(new ServeError(`a serve worker exited (${signal ?? `code ${code}`}) before serving; its errors are above`));
+      if (!serving) {
+        // A replacement that could not serve, and none other left: nothing serves any more.
+        if (started && !closing && live.size === 0) allLost();
+        return reject(new ServeError(`a serve worker exited (${signal ?? `code ${code}`}) before serving; its errors are above`));
+      }
       if (closing) return;
       log.error('a serve worker exited; starting another', { pid: worker.process.pid, code, signal });
+      // A replacement that cannot serve is not replaced in turn: no restart loop.
       fork().catch((err: unknown) => log.error('could not replace a serve worker', { error: describeError(err) }));
     });
   });
@@ -91,7 +120,8 @@ export async function startWorkers(count: number, requests: RequestLog): Promise
     await close();
     throw err;
   }
-  return { mirrors: ready!.mirrors, notes: ready!.notes, pids: () => [...live].map((w) => w.process.pid!), close };
+  started = true;
+  return { mirrors: ready!.mirrors, notes: ready!.notes, pids: () => [...live].map((w) => w.process.pid!), lost, close };
 }
 
 /**
@@ -117,6 +147,20 @@ export function forwardRecords(requests: RequestLog): { flush(): Promise<void> }
     timer ??= setTimeout(() => void send(), FORWARD_MS);
   });
   return { flush: send };
+}
+
+/** In a worker: what the primary hands it before it serves (the certificate for the outside names). */
+export function setupFromPrimary(): Promise<{ certificate?: ServingCertificate }> {
+  return new Promise((resolve) => {
+    const heard = (message: Setup) => {
+      if (message?.type !== 'setup') return;
+      process.off('message', heard);
+      resolve(message.certificate ? { certificate: message.certificate } : {});
+    };
+    process.on('message', heard);
+    const hello: FromWorker = { type: 'hello' };
+    process.send!(hello);
+  });
 }
 
 /** In a worker: tell the primary that it serves, or why it cannot. */

@@ -6,7 +6,7 @@ import type { Config } from '../ecosystems/config.ts';
 import { ServeError } from '../foundation/errors.ts';
 import { startNamedFront, type NamedHandler, type RunningFront } from '../foundation/http-server.ts';
 import type { RequestLog } from '../foundation/request-log.ts';
-import { ensureServingCertificate } from '../foundation/tls.ts';
+import { ensureServingCertificate, type ServingCertificate } from '../foundation/tls.ts';
 
 /** Errors of writing into a data directory that is read-only or not ours. */
 const READ_ONLY: ReadonlySet<string> = new Set(['EACCES', 'EPERM', 'EROFS']);
@@ -23,6 +23,11 @@ export type ServeOptions = {
   requests?: RequestLog;
   /** Keep what the mirrors answer 404 in the misses ledger (docs/adr/0015); needs `requests`. */
   misses?: boolean;
+  /**
+   * The certificate for the outside names, already read (a serve worker gets it from its primary,
+   * which read it as root: core/serve-workers.ts); otherwise read or made here.
+   */
+  certificate?: ServingCertificate;
 };
 
 export type Serving = {
@@ -60,7 +65,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     if (handlers.size > 0 && options.outsideNames !== false) {
       const port = options.ports === 'ephemeral' ? 0 : HTTPS_PORT;
       try {
-        const tls = await ensureServingCertificate(config.data, [...handlers.keys()]);
+        const tls = options.certificate ?? await ensureServingCertificate(config.data, [...handlers.keys()]);
         front = await startNamedFront({ host, port, requests: options.requests }, tls, handlers);
       } catch (err) {
         const denied = err instanceof ServeError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EACCES';

@@ -3,11 +3,13 @@
  * ports; every request is one line of the one request log and the misses reach the one ledger;
  * a worker killed is replaced while the other answers; Ctrl-C (SIGTERM) stops them all with the
  * last lines written; a port in use stops the start with the same message as one process gives.
- * Run as root (CI), every process serves as nobody.
+ * Run as root (CI), every process serves as nobody; when every worker has died and none can be
+ * started again, serve says so and exits 1.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -85,6 +87,19 @@ async function getEach(path: string, n: number): Promise<number[]> {
   }));
 }
 
+/** GET https://<name><path> from the https listener on 127.0.0.1:443, verified against `ca`. */
+function httpsStatus(name: string, path: string, ca: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: 443, servername: name, headers: { host: name }, path, ca, agent: false, timeout: 10_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error(`https://${name}${path}: no answer in 10 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 const requestLines = (stderr: string, path: string) => stderr.split('\n').filter((l) => l.includes('"msg":"request"') && l.includes(`"path":"${path}"`));
 
 test('two workers serve every request once in the one request log, survive a killed worker, and stop together', async () => {
@@ -118,6 +133,25 @@ test('two workers serve every request once in the one request log, survive a kil
     assert.equal(now.length, 2, `workers after one was killed: ${now.join(' ')}`);
     assert.ok(!now.includes(workers[0]!));
     assert.deepEqual(new Set(await getEach(file, 10)), new Set([200]));
+    if (process.getuid?.() === 0) {
+      // Root serves the outside names on 443. The replacements were started by a primary that no
+      // longer is root, and cannot read the key: they answer with the certificate it handed them.
+      // Once the replacement serves: were every worker gone at once, node's cluster would close
+      // the ports, and a primary that is no longer root cannot open 443 again.
+      const replaced = now.find((pid) => !workers.includes(pid))!;
+      for (let i = 0; i < 100 && !s.stderr().includes(`"msg":"a new serve worker serves","pid":${replaced}`); i++) await sleep(100);
+      assert.match(s.stderr(), new RegExp(`"a new serve worker serves","pid":${replaced}`));
+      process.kill(workers[1]!, 'SIGKILL');
+      for (let i = 0; i < 100; i++) {
+        now = await children(s.child.pid!);
+        if (now.length === 2 && !now.includes(workers[1]!)) break;
+        await sleep(100);
+      }
+      assert.equal(now.length, 2, `workers after the second was killed: ${now.join(' ')}`);
+      assert.ok(now.includes(replaced) && now.every((pid) => !workers.includes(pid)), 'only replacements are left');
+      const ca = await readFile(join(work, 'mirrors', 'tls', 'ca.crt'), 'utf8');
+      for (let i = 0; i < 4; i++) assert.equal(await httpsStatus('registry.npmjs.org', '/-/ping', ca), 200);
+    }
 
     // Ctrl-C: every process ends, the last lines and misses written.
     s.child.kill('SIGTERM');
@@ -149,5 +183,30 @@ test('a port in use stops --workers with the message one process gives, and leav
     assert.deepEqual(await children(many.child.pid!), []);
   } finally {
     squatter.close();
+  }
+});
+
+test('when every worker has died and none can start again, serve says so and exits 1', async (t) => {
+  // Root serves as nobody: a data directory nobody can read makes every new worker fail.
+  if (process.getuid?.() !== 0) return t.skip('needs root, to serve as nobody from a directory nobody can then read');
+  const data = join(work, 'mirrors');
+  const s = startServe(['--workers', '2']);
+  try {
+    await serving(s);
+    const workers = await children(s.child.pid!);
+    assert.equal(workers.length, 2);
+    await chmod(data, 0o700);
+    for (const pid of workers) process.kill(pid, 'SIGKILL');
+    const code = await Promise.race([s.exited, sleep(30_000, 'still running')]);
+    assert.equal(code, 1, s.stderr());
+    assert.match(s.stderr(), /could not replace a serve worker.*(cannot read|EACCES)/);
+    assert.match(s.stderr(), /every serve worker has exited and none could be started again/);
+    assert.deepEqual(await children(s.child.pid!), []);
+  } finally {
+    await chmod(data, 0o755);
+    if (s.child.exitCode === null) {
+      s.child.kill('SIGKILL');
+      await s.exited;
+    }
   }
 });
