@@ -7,7 +7,7 @@
  * `BENCH_BIG_GIB` sizes the mirror.
  */
 import { createCipheriv, createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { drainedOrClosed, startFixtureServer } from '../test/helpers/fixture-ser
 import { claimPorts } from '../test/helpers/ports.ts';
 import { run } from '../test/helpers/run.ts';
 import { BIN, must, startServe, timed, type Row } from './common.ts';
-import { missingTool, wrk } from './load.ts';
+import { missingTool, rss, wrk } from './load.ts';
 
 const MiB = 1024 * 1024;
 const LAYER = 256 * MiB;
@@ -46,12 +46,6 @@ async function sendLayer(res: ServerResponse, i: number): Promise<void> {
   res.end();
 }
 
-/** VmRSS and VmHWM of a process, in MB. */
-async function rss(pid: number): Promise<{ now: number; peak: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
-  return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-}
 
 export async function benchBigMirror(gib = Number(process.env.BENCH_BIG_GIB ?? 10)): Promise<Row[]> {
   const missing = await missingTool('wrk');

@@ -11,7 +11,7 @@ import { makeImage, makeLayer, noise, writeOciLayout, type Image } from '../test
 import { skopeo, startRegistry } from '../test/helpers/oci-registry.ts';
 import { run } from '../test/helpers/run.ts';
 import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
-import { missingTool, peakRss, WORKERS, wrk, wrkWorkers } from './load.ts';
+import { missingTool, rss, WORKERS, wrk, wrkWorkers } from './load.ts';
 import { claimPorts } from '../test/helpers/ports.ts';
 
 const LAYER_BYTES = 12 * 1024 * 1024;
@@ -58,7 +58,7 @@ export async function benchDocker(count = 4): Promise<Row[]> {
     try {
       const paths = images.flatMap((img, i) => img.layers.map((l) => `/v2/bench/img-${i}/blobs/${l.digest}`));
       const mirror = await wrk(`http://127.0.0.1:${port}`, paths.map((p) => p.replace('/v2/', `/v2/${registry.host}/`)), work);
-      const rss = await peakRss(server.pid);
+      const peak = (await rss(server.pid)).peak;
       const cncf = await wrk(registry.url, paths, work);
       await server.stop();
       const workers = await wrkWorkers(config, `http://127.0.0.1:${port}`, paths.map((p) => p.replace('/v2/', `/v2/${registry.host}/`)), work);
@@ -67,7 +67,7 @@ export async function benchDocker(count = 4): Promise<Row[]> {
         durationRow(`Docker: sync of ${count} images`, syncSeconds, '`skopeo sync`', skopeoSeconds),
         rateRow(`Docker: serving ${count} × 12 MB blobs, wrk 50 connections`, mirror.bytesPerSecond, 'CNCF registry', cncf.bytesPerSecond),
         rateRow(`Docker: the same, serve --workers ${WORKERS}`, workers.bytesPerSecond, 'CNCF registry', cncf.bytesPerSecond),
-        { benchmark: 'Docker: peak RSS of serve after 50 clients', offline: `${rss.toFixed(0)} MB` },
+        { benchmark: 'Docker: peak RSS of serve after 50 clients', offline: `${peak.toFixed(0)} MB` },
       ];
     } finally {
       await server.stop();

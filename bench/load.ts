@@ -64,10 +64,11 @@ export async function startNginx(root: string, work: string): Promise<{ url: str
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
 
-/** Peak resident memory of a running process (VmHWM), in MB. */
-export async function peakRss(pid: number): Promise<number> {
+/** Resident memory of a running process now (VmRSS) and at its peak (VmHWM), in MB. */
+export async function rss(pid: number): Promise<{ now: number; peak: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+  return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
 /** `command -v` for each tool; the first missing one, or undefined. */

@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { makePackage, pacman, pacmanRoot, repoAdd, startMirrorServer } from '../test/helpers/pacman-fixtures.ts';
 import { run } from '../test/helpers/run.ts';
 import { BIN, durationRow, must, rateRow, startServe, timed, type Row } from './common.ts';
-import { missingTool, peakRss, startNginx, WORKERS, wrk, wrkWorkers } from './load.ts';
+import { missingTool, rss, startNginx, WORKERS, wrk, wrkWorkers } from './load.ts';
 import { claimPorts } from '../test/helpers/ports.ts';
 
 /** Package i of n: from 20 kB to 2 MB, spaced geometrically (most packages are small). */
@@ -63,7 +63,7 @@ export async function benchPacman(count = 240, delayMs = 20): Promise<Row[]> {
     try {
       const paths = files.map((f) => `/core/os/x86_64/${f}`);
       const mirror = await wrk(`http://127.0.0.1:${port}`, paths, work);
-      const rss = await peakRss(server.pid);
+      const peak = (await rss(server.pid)).peak;
       const peer = await wrk(nginx.url, paths, work);
       await server.stop();
       const workers = await wrkWorkers(config, `http://127.0.0.1:${port}`, paths, work);
@@ -72,7 +72,7 @@ export async function benchPacman(count = 240, delayMs = 20): Promise<Row[]> {
         durationRow(`pacman: sync of ${count} packages, upstream +${delayMs} ms`, syncSeconds, '`pacman -Syw`, ParallelDownloads 5', pacmanSeconds),
         rateRow(`pacman: serving ${count} packages of 20 kB–2 MB, wrk 50 connections`, mirror.bytesPerSecond, 'nginx', peer.bytesPerSecond),
         rateRow(`pacman: the same, serve --workers ${WORKERS}`, workers.bytesPerSecond, 'nginx', peer.bytesPerSecond),
-        { benchmark: 'pacman: peak RSS of serve after 50 clients', offline: `${rss.toFixed(0)} MB` },
+        { benchmark: 'pacman: peak RSS of serve after 50 clients', offline: `${peak.toFixed(0)} MB` },
       ];
     } finally {
       nginx.stop();

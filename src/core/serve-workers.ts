@@ -9,7 +9,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeError, isOfflineError, ServeError } from '../foundation/errors.ts';
+import { describeError, ServeError } from '../foundation/errors.ts';
 import { log } from '../foundation/log.ts';
 import type { RequestLog, RequestRecord } from '../foundation/request-log.ts';
 import type { ServingCertificate } from '../foundation/tls.ts';
@@ -20,8 +20,8 @@ export type Endpoint = { name: string; url: string };
 /** What a worker tells the primary. */
 type FromWorker =
   | { type: 'hello' }
-  | { type: 'serving'; mirrors: Endpoint[]; notes: string[] }
-  | { type: 'failed'; code: string; message: string }
+  | { type: 'serving'; mirrors: Endpoint[] }
+  | { type: 'failed'; message: string }
   | { type: 'requests'; records: RequestRecord[]; dropped: number };
 
 /** How long a worker may take to close and hand over its last records once told to stop. */
@@ -35,8 +35,6 @@ export const isServeWorker = (): boolean => cluster.isWorker;
 
 export type Workers = {
   mirrors: Endpoint[];
-  notes: string[];
-  pids(): number[];
   /**
    * Settles if every worker has died and none could be started again (the data became
    * unreadable, say): nothing serves any more, and the caller should stop. Never settles otherwise.
@@ -61,7 +59,7 @@ export async function startWorkers(count: number, requests: RequestLog, certific
   const live = new Set<Worker>();
   let closing = false;
   let started = false;
-  let ready: { mirrors: Endpoint[]; notes: string[] } | undefined;
+  let mirrors: Endpoint[] | undefined;
   let allLost!: () => void;
   const lost = new Promise<void>((resolve) => (allLost = resolve));
 
@@ -82,7 +80,7 @@ export async function startWorkers(count: number, requests: RequestLog, certific
       } else if (message.type === 'serving') {
         serving = true;
         if (started) log.info('a new serve worker serves', { pid: worker.process.pid });
-        ready ??= { mirrors: message.mirrors, notes: message.notes };
+        mirrors ??= message.mirrors;
         resolve(worker);
       } else if (message.type === 'failed') {
         reject(new ServeError(message.message));
@@ -121,7 +119,7 @@ export async function startWorkers(count: number, requests: RequestLog, certific
     throw err;
   }
   started = true;
-  return { mirrors: ready!.mirrors, notes: ready!.notes, pids: () => [...live].map((w) => w.process.pid!), lost, close };
+  return { mirrors: mirrors!, lost, close };
 }
 
 /**
@@ -166,8 +164,8 @@ export function setupFromPrimary(): Promise<{ certificate?: ServingCertificate }
 /** In a worker: tell the primary that it serves, or why it cannot. */
 export function reportToPrimary(result: { serving: Serving } | { error: unknown }): Promise<void> {
   const message: FromWorker = 'serving' in result
-    ? { type: 'serving', mirrors: result.serving.mirrors.map((m) => ({ name: m.name, url: m.url })), notes: result.serving.notes }
-    : { type: 'failed', code: isOfflineError(result.error) ? result.error.code : 'OFFLINE_ERR_INTERNAL', message: describeError(result.error) };
+    ? { type: 'serving', mirrors: result.serving.mirrors.map((m) => ({ name: m.name, url: m.url })) }
+    : { type: 'failed', message: describeError(result.error) };
   return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
 }
 

@@ -4,12 +4,20 @@ import { readFile, stat } from 'node:fs/promises';
  * JSON documents kept parsed while the file is unchanged, for serving: each call stats the file
  * and reads it again only when its inode, size, mtime or ctime differ. Writers replace files by
  * rename (foundation/atomic.ts), which gives a new inode, so a published change is seen by the
- * next request, with no watcher and no delay. Returns undefined for a missing or unparseable file.
- * Callers share the parsed value: they must not change it. At most `max` documents are kept.
+ * next request, with no watcher and no delay. The path is built by `where`, which may refuse a
+ * request's name by throwing (containedPath's UnsafeInputError): then, as for a missing or
+ * unparseable file, the document is undefined. Callers share the parsed value: they must not
+ * change it. At most `max` documents are kept.
  */
-export function createJsonCache<T>(max = 4096): (path: string) => Promise<T | undefined> {
+export function createJsonCache<T>(max = 4096): (where: () => string) => Promise<T | undefined> {
   const cache = new Map<string, { key: string; value: T }>();
-  return async (path) => {
+  return async (where) => {
+    let path: string;
+    try {
+      path = where();
+    } catch {
+      return undefined;
+    }
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) return undefined;
     const key = `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;

@@ -41,14 +41,8 @@ const servedIndexes = createJsonCache<RepositoryIndex>();
  * unchanged (a sync replaces it by rename, seen by the next request). Shared between requests:
  * callers must not change it. Undefined when not mirrored, or not a repository name.
  */
-export async function servedRepository(dir: string, registry: string, repository: string): Promise<RepositoryIndex | undefined> {
-  let file: string;
-  try {
-    file = repositoryFile(dir, registry, repository);
-  } catch {
-    return undefined;
-  }
-  return servedIndexes(file);
+export function servedRepository(dir: string, registry: string, repository: string): Promise<RepositoryIndex | undefined> {
+  return servedIndexes(() => repositoryFile(dir, registry, repository));
 }
 
 export async function writeRepository(dir: string, index: RepositoryIndex): Promise<void> {

@@ -64,14 +64,8 @@ const servedPackuments = createJsonCache<Packument>();
  * unchanged (a sync replaces it by rename, seen by the next request). Shared between requests:
  * callers must not change it. Undefined when not mirrored, or not a package name.
  */
-export async function servedPackument(dir: string, name: string): Promise<Packument | undefined> {
-  let folder: string;
-  try {
-    folder = packageDir(dir, name);
-  } catch {
-    return undefined;
-  }
-  return servedPackuments(join(folder, 'package.json'));
+export function servedPackument(dir: string, name: string): Promise<Packument | undefined> {
+  return servedPackuments(() => join(packageDir(dir, name), 'package.json'));
 }
 
 /** The stored packument, or undefined when there is none (or the name is not a package name). */

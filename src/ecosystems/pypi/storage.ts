@@ -53,14 +53,8 @@ const servedPages = createJsonCache<StoredProject>();
  * unchanged (a sync replaces it by rename, seen by the next request). Shared between requests:
  * callers must not change it. Undefined when not mirrored, or the name is not a name.
  */
-export async function servedProject(dir: string, normalized: string): Promise<StoredProject | undefined> {
-  let file: string;
-  try {
-    file = projectFile(dir, normalized);
-  } catch {
-    return undefined;
-  }
-  return servedPages(file);
+export function servedProject(dir: string, normalized: string): Promise<StoredProject | undefined> {
+  return servedPages(() => projectFile(dir, normalized));
 }
 
 export async function writeStoredProject(dir: string, normalized: string, project: StoredProject): Promise<void> {
